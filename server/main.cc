@@ -1,0 +1,77 @@
+// hakd-server: the HAKD farm coordinator. Flags are bound into one
+// ServerOptions, the server is built and started, and the process waits for
+// SIGTERM/SIGINT to shut down gracefully.
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "common/flag_names.h"
+#include "server/server.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "address to listen on (host:port; port 0 picks one)");
+ABSL_FLAG(std::string, db, "hakd.db", "SQLite latency database file");
+ABSL_FLAG(std::string, auth_file, "", "auth file: one 'ROLE TOKEN' per line (roles agent, reader, admin)");
+ABSL_FLAG(bool, no_auth, false, "accept calls without tokens (loopback only, for local experiments)");
+ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain for TLS");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key for TLS");
+ABSL_FLAG(bool, allow_insecure, false, "allow plaintext on a non-loopback address");
+ABSL_FLAG(int, heartbeat_timeout_ms, 15000, "silence after which a device is offline");
+ABSL_FLAG(int, max_message_bytes, 16 << 20, "largest gRPC message accepted");
+ABSL_FLAG(std::string, port_file, "", "write the bound port to this file once serving");
+ABSL_FLAG(bool, sync_full, true, "fsync every commit (PRAGMA synchronous=FULL)");
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "HAKD farm coordinator: stores agents' latency measurements in SQLite "
+      "and serves queries.\nUsage: hakd-server --auth-file FILE [--db hakd.db] "
+      "[--listen 127.0.0.1:50051]");
+  hakd::AbslFlagArgs args(argc, argv);
+  absl::ParseCommandLine(args.argc(), args.argv());
+
+  // Block the stop signals in every thread; one thread waits for them.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  hakd::ServerOptions options;
+  options.listen = absl::GetFlag(FLAGS_listen);
+  options.db_path = absl::GetFlag(FLAGS_db);
+  options.auth_file = absl::GetFlag(FLAGS_auth_file);
+  options.no_auth = absl::GetFlag(FLAGS_no_auth);
+  options.tls_cert = absl::GetFlag(FLAGS_tls_cert);
+  options.tls_key = absl::GetFlag(FLAGS_tls_key);
+  options.allow_insecure = absl::GetFlag(FLAGS_allow_insecure);
+  options.heartbeat_timeout_ms = absl::GetFlag(FLAGS_heartbeat_timeout_ms);
+  options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  options.port_file = absl::GetFlag(FLAGS_port_file);
+  options.synchronous_full = absl::GetFlag(FLAGS_sync_full);
+  if (options.heartbeat_timeout_ms < 1000) {
+    std::fprintf(stderr, "hakd-server: --heartbeat_timeout_ms must be >= 1000\n");
+    return 2;
+  }
+
+  absl::StatusOr<std::unique_ptr<hakd::HakdServer>> server =
+      hakd::HakdServer::BuildAndStart(options);
+  if (!server.ok()) {
+    std::fprintf(stderr, "hakd-server: %s\n",
+                 std::string(server.status().message()).c_str());
+    return 1;
+  }
+  hakd::HakdServer* raw = server->get();
+  std::thread stopper([raw, &signals] {
+    int sig = 0;
+    sigwait(&signals, &sig);
+    raw->Shutdown(absl::Seconds(3));
+  });
+  raw->Wait();
+  server->reset();
+  std::fprintf(stderr, "hakd-server: stopped\n");
+  // The stopper may still wait if the server ended for another reason.
+  stopper.detach();
+  return 0;
+}

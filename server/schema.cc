@@ -1,0 +1,110 @@
+#include "server/schema.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace hakd {
+namespace {
+
+// Version 1: devices, layer shapes, batches (for idempotent resend) and
+// measurements. Facts are JSON so people can read them with sqlite3.
+constexpr char kV1[] = R"sql(
+CREATE TABLE devices(
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  facts_json TEXT NOT NULL,
+  first_seen_ms INTEGER NOT NULL,
+  last_seen_ms INTEGER NOT NULL);
+CREATE TABLE layers(
+  id INTEGER PRIMARY KEY,
+  kind INTEGER NOT NULL, batch INTEGER NOT NULL,
+  in_channels INTEGER NOT NULL, out_channels INTEGER NOT NULL,
+  height INTEGER NOT NULL, width INTEGER NOT NULL,
+  kernel INTEGER NOT NULL, stride INTEGER NOT NULL, padding INTEGER NOT NULL,
+  groups INTEGER NOT NULL, dtype INTEGER NOT NULL,
+  UNIQUE(kind, batch, in_channels, out_channels, height, width, kernel,
+         stride, padding, groups, dtype));
+CREATE TABLE batches(
+  device_id INTEGER NOT NULL REFERENCES devices(id),
+  batch_id TEXT NOT NULL,
+  committed_ms INTEGER NOT NULL,
+  entries INTEGER NOT NULL,
+  PRIMARY KEY(device_id, batch_id)) WITHOUT ROWID;
+CREATE TABLE measurements(
+  id INTEGER PRIMARY KEY,
+  device_id INTEGER NOT NULL REFERENCES devices(id),
+  layer_id INTEGER NOT NULL REFERENCES layers(id),
+  backend TEXT NOT NULL,
+  threads INTEGER NOT NULL,
+  median_us REAL NOT NULL, p10_us REAL NOT NULL, p90_us REAL NOT NULL,
+  mean_us REAL NOT NULL, stddev_us REAL NOT NULL,
+  samples INTEGER NOT NULL, runs_per_sample INTEGER NOT NULL,
+  measured_ms INTEGER NOT NULL, received_ms INTEGER NOT NULL,
+  run_id TEXT NOT NULL);
+CREATE INDEX measurements_by_device_layer ON measurements(device_id, layer_id);
+CREATE INDEX measurements_by_device ON measurements(device_id);
+)sql";
+
+// Version 2: sweeps planned by the coordinator, their items, and the link
+// from a measurement to the sweep item it answers. The partial unique index
+// is what makes a re-measured sweep item impossible to store twice.
+constexpr char kV2[] = R"sql(
+CREATE TABLE sweeps(
+  id INTEGER PRIMARY KEY,
+  device_id INTEGER NOT NULL REFERENCES devices(id),
+  preset TEXT NOT NULL,
+  settings BLOB NOT NULL,
+  state INTEGER NOT NULL,
+  total INTEGER NOT NULL,
+  measured INTEGER NOT NULL DEFAULT 0,
+  failed INTEGER NOT NULL DEFAULT 0,
+  chunk_size INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL,
+  started_ms INTEGER NOT NULL DEFAULT 0,
+  finished_ms INTEGER NOT NULL DEFAULT 0,
+  last_error TEXT NOT NULL DEFAULT '');
+CREATE INDEX sweeps_by_device ON sweeps(device_id, state);
+CREATE TABLE sweep_items(
+  sweep_id INTEGER NOT NULL REFERENCES sweeps(id),
+  item_index INTEGER NOT NULL,
+  chunk_index INTEGER NOT NULL,
+  layer_id INTEGER NOT NULL REFERENCES layers(id),
+  state INTEGER NOT NULL DEFAULT 0,
+  error TEXT,
+  PRIMARY KEY(sweep_id, item_index)) WITHOUT ROWID;
+CREATE INDEX sweep_items_by_chunk ON sweep_items(sweep_id, chunk_index, state);
+ALTER TABLE measurements ADD COLUMN sweep_id INTEGER;
+ALTER TABLE measurements ADD COLUMN item_index INTEGER;
+CREATE UNIQUE INDEX measurements_by_sweep_item
+  ON measurements(sweep_id, item_index) WHERE sweep_id IS NOT NULL;
+)sql";
+
+constexpr const char* kMigrations[] = {kV1, kV2};
+
+}  // namespace
+
+absl::Status MigrateSchema(SqliteDb* db, int target_version) {
+  absl::StatusOr<int64_t> current = db->QueryInt("PRAGMA user_version");
+  if (!current.ok()) return current.status();
+  if (*current > kSchemaVersion) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "database schema version ", *current,
+        " is newer than this hakd-server understands (", kSchemaVersion,
+        "); upgrade hakd-server"));
+  }
+  for (int v = static_cast<int>(*current) + 1; v <= target_version; ++v) {
+    Transaction txn(db);
+    if (absl::Status st = txn.Begin(); !st.ok()) return st;
+    if (absl::Status st = db->Exec(kMigrations[v - 1]); !st.ok()) {
+      return absl::Status(st.code(), absl::StrCat("migration to schema v", v,
+                                                  " failed: ", st.message()));
+    }
+    if (absl::Status st = db->Exec(absl::StrCat("PRAGMA user_version = ", v));
+        !st.ok()) {
+      return st;
+    }
+    if (absl::Status st = txn.Commit(); !st.ok()) return st;
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace hakd

@@ -1,0 +1,167 @@
+#include "server/server.h"
+
+#include <fstream>
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
+
+#include "absl/strings/str_cat.h"
+#include "common/grpc_client.h"
+#include "common/log.h"
+#include "common/time_util.h"
+
+namespace hakd {
+namespace {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path, const char* flag) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError(absl::StrCat(flag, ": cannot read '", path, "'"));
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<HakdServer>> HakdServer::BuildAndStart(
+    const ServerOptions& options) {
+  std::unique_ptr<HakdServer> s(new HakdServer());
+  s->options_ = options;
+  const bool loopback = IsLoopbackAddress(options.listen);
+  const bool tls = !options.tls_cert.empty() || !options.tls_key.empty();
+  if (tls && (options.tls_cert.empty() || options.tls_key.empty())) {
+    return absl::InvalidArgumentError("--tls-cert and --tls-key go together");
+  }
+  if (!tls && !loopback && !options.allow_insecure) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--listen ", options.listen,
+        " is not loopback: give --tls-cert/--tls-key, or --allow-insecure to "
+        "accept tokens in clear"));
+  }
+  std::optional<AuthTable> table;
+  if (options.no_auth) {
+    if (!loopback) {
+      return absl::InvalidArgumentError("--no-auth is allowed only on loopback");
+    }
+  } else {
+    if (options.auth_file.empty()) {
+      return absl::InvalidArgumentError(
+          "--auth-file is required (or --no-auth on loopback)");
+    }
+    absl::StatusOr<AuthTable> loaded = AuthTable::Load(options.auth_file);
+    if (!loaded.ok()) return loaded.status();
+    table = *std::move(loaded);
+  }
+  s->auth_ = std::make_unique<Authorizer>(std::move(table));
+
+  StoreOptions store_options;
+  store_options.path = options.db_path;
+  store_options.synchronous_full = options.synchronous_full;
+  absl::StatusOr<std::unique_ptr<LatencyStore>> store = LatencyStore::Open(store_options);
+  if (!store.ok()) return store.status();
+  s->store_ = *std::move(store);
+
+  s->registry_ = std::make_unique<AgentRegistry>();
+  s->sweeps_ = std::make_unique<SweepManager>(s->store_.get(), s->registry_.get(),
+                                              SweepManagerOptions());
+  SweepManager* sweeps = s->sweeps_.get();
+  s->committer_ = std::make_unique<IngestCommitter>(
+      s->store_.get(), IngestCommitterOptions(),
+      [sweeps](const CommitSummary& summary) { sweeps->OnCommitted(summary); });
+  AgentServiceOptions agent_options;
+  agent_options.heartbeat_timeout_ms = options.heartbeat_timeout_ms;
+  s->agent_service_ = std::make_unique<AgentServiceImpl>(
+      s->auth_.get(), s->store_.get(), s->committer_.get(), s->registry_.get(),
+      sweeps, agent_options);
+  s->latency_service_ = std::make_unique<LatencyServiceImpl>(
+      s->auth_.get(), s->store_.get(), s->registry_.get(), sweeps);
+
+  std::shared_ptr<grpc::ServerCredentials> creds;
+  if (tls) {
+    absl::StatusOr<std::string> cert = ReadFile(options.tls_cert, "--tls-cert");
+    if (!cert.ok()) return cert.status();
+    absl::StatusOr<std::string> key = ReadFile(options.tls_key, "--tls-key");
+    if (!key.ok()) return key.status();
+    grpc::SslServerCredentialsOptions ssl;
+    ssl.pem_key_cert_pairs.push_back({*key, *cert});
+    creds = grpc::SslServerCredentials(ssl);
+  } else {
+    creds = grpc::InsecureServerCredentials();
+  }
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(options.listen, creds, &s->port_);
+  builder.SetMaxReceiveMessageSize(options.max_message_bytes);
+  builder.SetMaxSendMessageSize(options.max_message_bytes);
+  // Agents ping to keep NAT mappings and detect dead links; allow it.
+  builder.AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 5000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 20000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
+  // Services are registered here and only here.
+  builder.RegisterService(s->agent_service_.get());
+  builder.RegisterService(s->latency_service_.get());
+  s->server_ = builder.BuildAndStart();
+  if (s->server_ == nullptr || s->port_ == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("--listen: cannot listen on ", options.listen,
+                     " (address in use or invalid)"));
+  }
+  grpc::HealthCheckServiceInterface* health = s->server_->GetHealthCheckService();
+  if (health != nullptr) {
+    health->SetServingStatus(true);
+    health->SetServingStatus("hakd.v1.AgentService", true);
+    health->SetServingStatus("hakd.v1.LatencyService", true);
+  }
+
+  HakdServer* self = s.get();
+  s->reaper_ = std::thread([self] {
+    while (!self->stop_reaper_.WaitForNotificationWithTimeout(absl::Seconds(1))) {
+      if (self->registry_->ReapSilent(NowUnixMs(),
+                                      self->options_.heartbeat_timeout_ms) > 0) {
+        self->sweeps_->NotifyChange();
+      }
+    }
+  });
+
+  if (!options.port_file.empty()) {
+    const std::string tmp = options.port_file + ".tmp";
+    {
+      std::ofstream out(tmp);
+      out << s->port_ << "\n";
+      if (!out) return absl::InternalError(absl::StrCat("--port-file: cannot write ", tmp));
+    }
+    if (std::rename(tmp.c_str(), options.port_file.c_str()) != 0) {
+      return absl::InternalError(
+          absl::StrCat("--port-file: cannot rename to ", options.port_file));
+    }
+  }
+  LogLine("hakd-server",
+          absl::StrCat("listening on ", options.listen, " (port ", s->port_, ", ",
+                       tls ? "TLS" : "plaintext", ", ",
+                       options.no_auth ? "no auth" : "token auth", "), database ",
+                       options.db_path, " schema v", s->store_->schema_version()));
+  return s;
+}
+
+void HakdServer::Wait() { server_->Wait(); }
+
+void HakdServer::Shutdown(absl::Duration grace) {
+  if (shut_down_.exchange(true)) return;
+  LogLine("hakd-server", "shutting down");
+  stop_reaper_.Notify();
+  server_->Shutdown(std::chrono::system_clock::now() +
+                    absl::ToChronoMilliseconds(grace));
+}
+
+HakdServer::~HakdServer() {
+  if (server_ != nullptr) Shutdown(absl::Seconds(1));
+  if (!stop_reaper_.HasBeenNotified()) stop_reaper_.Notify();
+  if (reaper_.joinable()) reaper_.join();
+  // Streams are gone; let the committer finish what was queued.
+  committer_.reset();
+}
+
+}  // namespace hakd

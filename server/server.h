@@ -1,0 +1,87 @@
+// HakdServer: the coordinator process's parts wired together. Built from one
+// Options struct (flags are bound to it in main.cc), started by
+// BuildAndStart, then Wait until Shutdown.
+#ifndef HAKD_SERVER_SERVER_H_
+#define HAKD_SERVER_SERVER_H_
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include <grpcpp/server.h>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/notification.h"
+#include "absl/time/time.h"
+#include "server/agent_registry.h"
+#include "server/agent_service.h"
+#include "server/auth.h"
+#include "server/ingest_committer.h"
+#include "server/latency_service.h"
+#include "server/latency_store.h"
+#include "server/sweep_manager.h"
+
+namespace hakd {
+
+struct ServerOptions {
+  // Address to listen on. Default "127.0.0.1:50051"; port 0 picks a free one.
+  std::string listen = "127.0.0.1:50051";
+  // SQLite latency database. Default "hakd.db".
+  std::string db_path = "hakd.db";
+  // Auth file ("ROLE TOKEN" lines). Required unless no_auth.
+  std::string auth_file;
+  // Accept every call without a token; only allowed on loopback. Default false.
+  bool no_auth = false;
+  // PEM certificate chain and key for TLS; both or neither. Default: none.
+  std::string tls_cert;
+  std::string tls_key;
+  // Allow plaintext on a non-loopback address. Default false.
+  bool allow_insecure = false;
+  // Silence after which an agent's device is offline. Default 15000 ms.
+  int heartbeat_timeout_ms = 15000;
+  // Largest message accepted. Default 16 MiB.
+  int max_message_bytes = 16 << 20;
+  // When set, the bound port is written here once serving (for scripts).
+  std::string port_file;
+  // PRAGMA synchronous=FULL (default true); see StoreOptions.
+  bool synchronous_full = true;
+};
+
+class HakdServer {
+ public:
+  // Opens the database, loads the auth file and starts serving. Errors say
+  // which option is at fault.
+  static absl::StatusOr<std::unique_ptr<HakdServer>> BuildAndStart(
+      const ServerOptions& options);
+  ~HakdServer();
+
+  // The port actually bound.
+  int port() const { return port_; }
+  // Blocks until Shutdown.
+  void Wait();
+  // Stops accepting, ends streams after `grace`, commits what is queued.
+  void Shutdown(absl::Duration grace);
+
+ private:
+  HakdServer() = default;
+
+  ServerOptions options_;
+  std::unique_ptr<LatencyStore> store_;
+  std::unique_ptr<Authorizer> auth_;
+  std::unique_ptr<AgentRegistry> registry_;
+  std::unique_ptr<SweepManager> sweeps_;
+  std::unique_ptr<IngestCommitter> committer_;
+  std::unique_ptr<AgentServiceImpl> agent_service_;
+  std::unique_ptr<LatencyServiceImpl> latency_service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+
+  std::thread reaper_;
+  absl::Notification stop_reaper_;
+  std::atomic<bool> shut_down_{false};
+};
+
+}  // namespace hakd
+
+#endif  // HAKD_SERVER_SERVER_H_
