@@ -1,0 +1,478 @@
+#include "agent/agent.h"
+
+#include <grpcpp/channel.h>
+#include <grpcpp/client_context.h>
+
+#include <algorithm>
+#include <random>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "agent/backoff.h"
+#include "agent/device_facts.h"
+#include "agent/log.h"
+#include "common/grpc_client.h"
+#include "common/status_grpc.h"
+#include "common/status_macros.h"
+#include "common/torch/layer_timer.h"
+#include "common/torch/torch_runtime.h"
+
+namespace hakd::agent {
+namespace {
+
+using hakd::v1::AgentMessage;
+using hakd::v1::CoordinatorMessage;
+using hakd::v1::ProfilingTask;
+using hakd::v1::TaskStatus;
+
+// Statuses kept for the next stream while disconnected; they are advisory,
+// so the oldest go when a long outage piles up more.
+constexpr size_t kMaxPendingStatuses = 1000;
+// How long a closed or broken stream may take to report its end.
+constexpr absl::Duration kStreamEndGrace = absl::Seconds(5);
+// How long an attempt waits for the channel to connect before the call
+// (which then fails fast with the connection error).
+constexpr absl::Duration kConnectWait = absl::Seconds(1);
+
+// Refusals no retry can cure: a bad token, a forbidden device, a bad Hello.
+bool IsFatalBeforeWelcome(absl::StatusCode code) {
+  return code == absl::StatusCode::kUnauthenticated ||
+         code == absl::StatusCode::kPermissionDenied ||
+         code == absl::StatusCode::kInvalidArgument;
+}
+
+AgentMessage BatchMessage(const hakd::v1::MeasurementBatch& batch) {
+  AgentMessage message;
+  *message.mutable_batch() = batch;
+  return message;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(const AgentOptions& in,
+                                                     MeasureFn measure) {
+  AgentOptions options = in;
+  if (options.name.empty()) options.name = SanitizeDeviceName(HostName());
+  HAKD_RETURN_IF_ERROR(ValidateAgentOptions(options));
+  HAKD_ASSIGN_OR_RETURN(std::string token, ReadTokenFile(options.token_file));
+  ClientOptions client;
+  client.server = options.server;
+  client.tls_ca_file = options.tls_ca_file;
+  client.allow_insecure = options.allow_insecure;
+  HAKD_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel,
+                        CreateClientChannel(client));
+  if (absl::Status st = CheckDevice(options.device); !st.ok()) {
+    return absl::Status(st.code(), absl::StrCat("--device: ", st.message()));
+  }
+  HAKD_RETURN_IF_ERROR(
+      ConfigureThreads(options.threads, options.interop_threads));
+  HAKD_ASSIGN_OR_RETURN(AcceleratorInfo accelerator,
+                        GetAcceleratorInfo(options.device));
+  CallerFacts caller;
+  caller.threads = options.threads;
+  caller.interop_threads = options.interop_threads;
+  caller.libtorch_version = LibTorchVersion();
+  caller.accelerator = accelerator.name;
+  caller.accelerator_memory_bytes = accelerator.memory_bytes;
+  caller.compute_device = options.device;
+  hakd::v1::DeviceFacts facts = CollectDeviceFacts(caller);
+  if (!measure) measure = &hakd::TimeLayer;
+  return std::unique_ptr<Agent>(new Agent(std::move(options), std::move(token),
+                                          std::move(channel), std::move(facts),
+                                          std::move(measure)));
+}
+
+Agent::Agent(AgentOptions options, std::string token,
+             std::shared_ptr<grpc::Channel> channel,
+             hakd::v1::DeviceFacts facts, MeasureFn measure)
+    : options_(std::move(options)),
+      token_(std::move(token)),
+      channel_(std::move(channel)),
+      stub_(hakd::v1::AgentService::NewStub(channel_)),
+      facts_(std::move(facts)),
+      measure_(std::move(measure)),
+      backend_(options_.device == "cpu" ? "cpu" : "cuda"),
+      queue_(static_cast<size_t>(options_.finished_task_memory)),
+      batcher_(NewInstanceId(),
+               BatcherOptions{options_.batch_size,
+                              absl::Milliseconds(options_.batch_flush_ms)}) {}
+
+Agent::~Agent() = default;
+
+bool Agent::stopping() const {
+  absl::MutexLock lock(&mu_);
+  return stopping_;
+}
+
+void Agent::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    if (stopping_) return;
+    stopping_ = true;
+    cv_.SignalAll();
+  }
+  queue_.Close();
+}
+
+AgentStats Agent::stats() const {
+  absl::MutexLock lock(&mu_);
+  AgentStats stats = stats_;
+  stats.unacked_entries = unacked_.entries() + batcher_.pending();
+  return stats;
+}
+
+absl::Status Agent::Run() {
+  Logf(
+      "%s starting: device %s, %d intra-op and %d inter-op threads, "
+      "LibTorch %s, coordinator %s",
+      options_.name, options_.device, options_.threads,
+      options_.interop_threads, facts_.libtorch_version(), options_.server);
+  std::thread measurer([this] { MeasureLoop(); });
+  Backoff backoff(
+      BackoffOptions{absl::Milliseconds(options_.initial_backoff_ms), 2.0,
+                     absl::Milliseconds(options_.max_backoff_ms)},
+      std::random_device()());
+  absl::Status refused;
+  while (!stopping()) {
+    bool welcomed = false;
+    const absl::Status ended = RunStream(&welcomed);
+    if (stopping()) break;
+    if (welcomed) {
+      backoff.Reset();
+    } else if (IsFatalBeforeWelcome(ended.code())) {
+      refused = ended;
+      break;
+    }
+    const absl::Duration delay = backoff.Next();
+    Logf("%s: %s; retry %d in %d ms",
+         welcomed ? "connection lost" : "cannot connect",
+         ended.ok() ? "the coordinator closed the stream" : ended.ToString(),
+         backoff.attempts(), absl::ToInt64Milliseconds(delay));
+    absl::MutexLock lock(&mu_);
+    const absl::Time until = absl::Now() + delay;
+    while (!stopping_ && !cv_.WaitWithDeadline(&mu_, until)) {
+    }
+  }
+  Stop();
+  measurer.join();
+  absl::MutexLock lock(&mu_);
+  // Results not sent now are lost (a local spool is a later addition).
+  if (std::optional<ReadyBatch> rest = batcher_.Flush()) {
+    PublishLocked(std::move(*rest));
+  }
+  stats_.unacked_entries = unacked_.entries();
+  Logf("stopped: %d measurements sent, %d unacked", stats_.measurements_sent,
+       stats_.unacked_entries);
+  return refused;
+}
+
+absl::Status Agent::RunStream(bool* welcomed) {
+  // After a failure gRPC's channel stays in TRANSIENT_FAILURE, failing new
+  // calls at once with the old error, until its own reconnect backoff (up
+  // to 5 s) lets it try again. Our backoff already paces the attempts: make
+  // the channel try now, and give that try a moment to succeed.
+  grpc::experimental::ChannelResetConnectionBackoff(channel_.get());
+  channel_->WaitForConnected(absl::ToChronoTime(absl::Now() + kConnectWait));
+  grpc::ClientContext context;
+  AddBearerToken(&context, token_);
+  {
+    absl::MutexLock lock(&mu_);
+    welcomed_ = ready_ = stream_ended_ = false;
+  }
+  std::unique_ptr<Stream> stream = stub_->Connect(&context);
+  AgentMessage hello;
+  hello.mutable_hello()->set_name(options_.name);
+  *hello.mutable_hello()->mutable_facts() = facts_;
+  hello.mutable_hello()->set_heartbeat_interval_ms(options_.heartbeat_ms);
+  // If Hello cannot be written the call is over: the reader's Read fails
+  // soon and Finish() says why (perhaps UNAUTHENTICATED), so wait for that
+  // rather than cancel and hide it.
+  const bool hello_sent = stream->Write(hello);
+  std::thread reader([this, s = stream.get()] { ReadLoop(s); });
+  bool ended = false;
+  if (hello_sent && AwaitWelcome()) {
+    *welcomed = true;
+    Serve(stream.get());
+    ended = AwaitStreamEnd(kStreamEndGrace);
+  } else {
+    // Without Welcome: the stream ended, or we stop, or it timed out.
+    ended = AwaitStreamEnd(hello_sent ? absl::ZeroDuration() : kStreamEndGrace);
+  }
+  if (!ended) context.TryCancel();
+  reader.join();
+  const grpc::Status finish = stream->Finish();
+  {
+    absl::MutexLock lock(&mu_);
+    ready_ = welcomed_ = false;
+    KeepUnsentStatusesLocked(std::move(outbox_));
+    outbox_.clear();
+  }
+  if (*welcomed || ended) {
+    if (!*welcomed && finish.ok()) {
+      return absl::UnavailableError(
+          "the coordinator closed the stream before Welcome");
+    }
+    return FromGrpcStatus(finish);
+  }
+  if (stopping()) return absl::CancelledError("stopping");
+  return absl::UnavailableError(
+      absl::StrCat("no Welcome from the coordinator within ",
+                   options_.welcome_timeout_ms, " ms"));
+}
+
+bool Agent::AwaitWelcome() {
+  absl::MutexLock lock(&mu_);
+  const absl::Time deadline =
+      absl::Now() + absl::Milliseconds(options_.welcome_timeout_ms);
+  while (!welcomed_ && !stream_ended_ && !stopping_ &&
+         !cv_.WaitWithDeadline(&mu_, deadline)) {
+  }
+  return welcomed_;
+}
+
+bool Agent::AwaitStreamEnd(absl::Duration grace) {
+  absl::MutexLock lock(&mu_);
+  const absl::Time deadline = absl::Now() + grace;
+  while (!stream_ended_ && !cv_.WaitWithDeadline(&mu_, deadline)) {
+  }
+  return stream_ended_;
+}
+
+void Agent::Serve(Stream* stream) {
+  const absl::Duration heartbeat = absl::Milliseconds(options_.heartbeat_ms);
+  absl::Time next_heartbeat = absl::Now() + heartbeat;
+  bool draining = false;
+  absl::Time drain_deadline = absl::InfiniteFuture();
+  while (true) {
+    std::deque<AgentMessage> out;
+    bool close = false;
+    {
+      absl::MutexLock lock(&mu_);
+      while (true) {
+        if (stream_ended_) return;
+        const absl::Time now = absl::Now();
+        if (std::optional<ReadyBatch> due = batcher_.FlushIfDue(now)) {
+          PublishLocked(std::move(*due));
+        }
+        if (stopping_ && measuring_done_ && !draining) {
+          if (std::optional<ReadyBatch> rest = batcher_.Flush()) {
+            PublishLocked(std::move(*rest));
+          }
+          draining = true;
+          drain_deadline = now + absl::Milliseconds(options_.drain_timeout_ms);
+          if (!unacked_.empty()) {
+            Logf("draining: waiting up to %d ms for %d unacknowledged batches",
+                 options_.drain_timeout_ms, unacked_.size());
+          }
+        }
+        if (!outbox_.empty()) {
+          out.swap(outbox_);
+          break;
+        }
+        if (draining && (unacked_.empty() || now >= drain_deadline)) {
+          close = true;
+          break;
+        }
+        if (now >= next_heartbeat) {
+          out.push_back(HeartbeatLocked());
+          next_heartbeat = now + heartbeat;
+          break;
+        }
+        cv_.WaitWithDeadline(
+            &mu_, std::min({next_heartbeat, batcher_.flush_deadline(),
+                            drain_deadline}));
+      }
+    }
+    // Written without the mutex: a slow network must not stall the reader
+    // or the measuring thread. Only this thread writes to the stream.
+    while (!out.empty()) {
+      if (!stream->Write(out.front())) {
+        // Batches stay in unacked_ and go again on the next stream; the
+        // statuses are kept for it.
+        absl::MutexLock lock(&mu_);
+        KeepUnsentStatusesLocked(std::move(out));
+        return;
+      }
+      out.pop_front();
+    }
+    if (close) {
+      stream->WritesDone();
+      return;
+    }
+  }
+}
+
+void Agent::ReadLoop(Stream* stream) {
+  CoordinatorMessage message;
+  while (stream->Read(&message)) {
+    switch (message.payload_case()) {
+      case CoordinatorMessage::kWelcome:
+        OnWelcome(message.welcome());
+        break;
+      case CoordinatorMessage::kTask:
+        OnTask(std::move(*message.mutable_task()));
+        break;
+      case CoordinatorMessage::kAck:
+        OnAck(message.ack());
+        break;
+      case CoordinatorMessage::kCancel:
+        OnCancel(message.cancel());
+        break;
+      default:
+        Logf("ignoring a coordinator message without payload");
+        break;
+    }
+  }
+  absl::MutexLock lock(&mu_);
+  stream_ended_ = true;
+  cv_.SignalAll();
+}
+
+void Agent::OnWelcome(const hakd::v1::Welcome& welcome) {
+  absl::MutexLock lock(&mu_);
+  if (welcomed_) {
+    Logf("ignoring a second Welcome on the same stream");
+    return;
+  }
+  welcomed_ = true;
+  ++stats_.connections;
+  stats_.device_id = welcome.device_id();
+  Logf("connected as device %d", welcome.device_id());
+  // Everything unacknowledged goes first, oldest first, then the statuses
+  // made while away; new messages queue behind them.
+  std::vector<hakd::v1::MeasurementBatch> resend = unacked_.InOrder();
+  if (!resend.empty()) {
+    Logf("resending %d unacknowledged batches (%d results)", resend.size(),
+         unacked_.entries());
+  }
+  for (const hakd::v1::MeasurementBatch& batch : resend) {
+    outbox_.push_back(BatchMessage(batch));
+  }
+  for (AgentMessage& status : pending_statuses_)
+    outbox_.push_back(std::move(status));
+  pending_statuses_.clear();
+  ready_ = true;
+  if (welcome.heartbeat_timeout_ms() > 0 &&
+      2 * options_.heartbeat_ms > welcome.heartbeat_timeout_ms()) {
+    Logf(
+        "warning: --heartbeat-ms %d is more than half the coordinator's "
+        "heartbeat timeout of %d ms",
+        options_.heartbeat_ms, welcome.heartbeat_timeout_ms());
+  }
+  cv_.SignalAll();
+}
+
+void Agent::OnTask(ProfilingTask task) {
+  if (task.task_id().empty() || task.sweep_id() <= 0) {
+    Logf("ignoring a task without task_id or sweep_id ('%s', %d)",
+         task.task_id(), task.sweep_id());
+    return;
+  }
+  const std::string id = task.task_id();
+  const int items = task.items_size();
+  switch (queue_.Push(std::move(task))) {
+    case TaskQueue::PushResult::kQueued:
+      Logf("task %s received: %d items, %d tasks waiting", id, items,
+           queue_.QueuedCount());
+      break;
+    case TaskQueue::PushResult::kAlreadyRunning: {
+      // A resend after a reconnect: tell the coordinator it is in hand.
+      absl::MutexLock lock(&mu_);
+      EnqueueStatusLocked(id, TaskStatus::STATE_STARTED, "already running");
+      break;
+    }
+    case TaskQueue::PushResult::kAlreadyDone: {
+      const TaskStatus::State state = queue_.FinishedState(id);
+      Logf("ignoring task %s: %s before", id, TaskStateName(state));
+      absl::MutexLock lock(&mu_);
+      EnqueueStatusLocked(id, state,
+                          absl::StrCat("already ", TaskStateName(state)));
+      break;
+    }
+    case TaskQueue::PushResult::kAlreadyQueued:
+    case TaskQueue::PushResult::kClosed:
+      break;
+  }
+}
+
+void Agent::OnAck(const hakd::v1::BatchAck& ack) {
+  absl::MutexLock lock(&mu_);
+  const UnackedBatches::AckResult result = unacked_.Ack(ack);
+  switch (result.outcome) {
+    case UnackedBatches::AckResult::Outcome::kCommitted:
+      stats_.measurements_sent += result.measurements;
+      stats_.failures_sent += result.failures;
+      break;
+    case UnackedBatches::AckResult::Outcome::kRejected:
+      // Rejected whole: resending would be rejected again.
+      stats_.entries_rejected += result.measurements + result.failures;
+      Logf(
+          "batch %s rejected by the coordinator (code %d: %s); dropped its "
+          "%d results",
+          ack.batch_id(), ack.code(), ack.message(),
+          result.measurements + result.failures);
+      break;
+    case UnackedBatches::AckResult::Outcome::kUnknown:
+      break;  // acknowledged before (a resend crossed the first ack)
+  }
+  cv_.SignalAll();
+}
+
+void Agent::OnCancel(const hakd::v1::CancelTask& cancel) {
+  const std::vector<std::string> dropped =
+      queue_.CancelSweep(cancel.sweep_id());
+  const bool current = queue_.CurrentCancelled();
+  absl::MutexLock lock(&mu_);
+  for (const std::string& id : dropped) {
+    EnqueueStatusLocked(id, TaskStatus::STATE_CANCELLED, cancel.reason());
+  }
+  stats_.tasks_cancelled += dropped.size();
+  Logf("sweep %d cancelled%s%s: dropped %d queued tasks%s", cancel.sweep_id(),
+       cancel.reason().empty() ? "" : ": ", cancel.reason(), dropped.size(),
+       current ? ", stopping the current one after its item" : "");
+}
+
+void Agent::PublishLocked(ReadyBatch ready) {
+  if (ready_) outbox_.push_back(BatchMessage(ready.batch));
+  unacked_.Add(ready.seq, std::move(ready.batch));
+  cv_.SignalAll();
+}
+
+void Agent::EnqueueStatusLocked(const std::string& task_id,
+                                TaskStatus::State state,
+                                const std::string& message) {
+  AgentMessage m;
+  TaskStatus* status = m.mutable_task_status();
+  status->set_task_id(task_id);
+  status->set_state(state);
+  status->set_message(message);
+  if (ready_) {
+    outbox_.push_back(std::move(m));
+    cv_.SignalAll();
+    return;
+  }
+  pending_statuses_.push_back(std::move(m));
+  if (pending_statuses_.size() > kMaxPendingStatuses) {
+    pending_statuses_.pop_front();
+  }
+}
+
+void Agent::KeepUnsentStatusesLocked(std::deque<AgentMessage> unsent) {
+  for (AgentMessage& m : unsent) {
+    if (m.has_task_status()) pending_statuses_.push_back(std::move(m));
+  }
+  while (pending_statuses_.size() > kMaxPendingStatuses)
+    pending_statuses_.pop_front();
+}
+
+AgentMessage Agent::HeartbeatLocked() const {
+  AgentMessage m;
+  m.mutable_heartbeat()->set_current_task_id(queue_.CurrentTaskId());
+  m.mutable_heartbeat()->set_queued_tasks(queue_.QueuedCount());
+  return m;
+}
+
+}  // namespace hakd::agent

@@ -1,0 +1,151 @@
+// The measuring side of the Agent: one thread takes tasks in order, times
+// their items and hands results to the batcher. It never touches the stream,
+// so measuring goes on while the coordinator is away.
+#include <optional>
+#include <string>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "agent/agent.h"
+#include "agent/log.h"
+#include "common/layer_spec.h"
+#include "common/time_util.h"
+#include "common/torch/layer_timer.h"
+#include "common/torch/torch_runtime.h"
+
+namespace hakd::agent {
+namespace {
+
+using hakd::v1::ProfilingTask;
+using hakd::v1::TaskStatus;
+
+// The coordinator refuses longer failure texts.
+constexpr size_t kMaxErrorLength = 4096;
+
+}  // namespace
+
+void Agent::MeasureLoop() {
+  // LibTorch's intra-op setting is per thread under OpenMP: apply it here.
+  if (absl::Status st =
+          ConfigureThreads(options_.threads, options_.interop_threads);
+      !st.ok()) {
+    Logf("measuring thread: %s", st.ToString());
+  }
+  while (std::optional<ProfilingTask> task = queue_.Next()) RunTask(*task);
+  absl::MutexLock lock(&mu_);
+  measuring_done_ = true;
+  cv_.SignalAll();
+}
+
+void Agent::RunTask(const ProfilingTask& task) {
+  const absl::Time start = absl::Now();
+  {
+    absl::MutexLock lock(&mu_);
+    EnqueueStatusLocked(task.task_id(), TaskStatus::STATE_STARTED, "");
+  }
+  Logf("task %s started: %d items", task.task_id(), task.items_size());
+  const TimingOptions timing =
+      TimingOptionsFromSettings(task.settings(), options_.device);
+  int measured = 0;
+  int failed = 0;
+  bool cancelled = false;
+  bool interrupted = false;
+  for (const hakd::v1::TaskItem& item : task.items()) {
+    if (queue_.CurrentCancelled()) {
+      cancelled = true;
+      break;
+    }
+    if (stopping()) {
+      interrupted = true;
+      break;
+    }
+    if (item.item_index() < 0) {
+      // Neither a measurement nor a failure with it would be accepted.
+      Logf("task %s: skipping an item with index %d", task.task_id(),
+           item.item_index());
+      continue;
+    }
+    ItemResult result = MeasureItem(task, item, timing);
+    absl::MutexLock lock(&mu_);
+    std::optional<ReadyBatch> full;
+    if (result.measurement.has_value()) {
+      ++measured;
+      ++stats_.items_measured;
+      full = batcher_.Add(std::move(*result.measurement), absl::Now());
+    } else {
+      ++failed;
+      full = batcher_.Add(std::move(*result.failure), absl::Now());
+    }
+    if (full.has_value()) PublishLocked(std::move(*full));
+    cv_.SignalAll();  // the batch's flush deadline may be new
+  }
+  const TaskStatus::State state =
+      cancelled ? TaskStatus::STATE_CANCELLED : TaskStatus::STATE_FINISHED;
+  // Forget the task as current before telling anyone, so a resend crossing
+  // the status is answered as finished, not as running.
+  if (interrupted) {
+    queue_.AbandonCurrent();
+  } else {
+    queue_.FinishCurrent(state);
+  }
+  const std::string summary =
+      absl::StrCat(measured, " measured, ", failed, " failed");
+  {
+    absl::MutexLock lock(&mu_);
+    if (std::optional<ReadyBatch> rest = batcher_.Flush()) {
+      PublishLocked(std::move(*rest));
+    }
+    if (!interrupted) {
+      EnqueueStatusLocked(task.task_id(), state, summary);
+      ++(cancelled ? stats_.tasks_cancelled : stats_.tasks_finished);
+    }
+  }
+  Logf("task %s %s: %s in %.1f s", task.task_id(),
+       interrupted ? "interrupted by stop" : TaskStateName(state), summary,
+       absl::ToDoubleSeconds(absl::Now() - start));
+}
+
+Agent::ItemResult Agent::MeasureItem(const ProfilingTask& task,
+                                     const hakd::v1::TaskItem& item,
+                                     const TimingOptions& timing) {
+  ItemResult result;
+  auto fail = [&](std::string error) {
+    if (error.size() > kMaxErrorLength) error.resize(kMaxErrorLength);
+    Logf("task %s item %d failed: %s", task.task_id(), item.item_index(),
+         error);
+    hakd::v1::ItemFailure& f = result.failure.emplace();
+    f.set_sweep_id(task.sweep_id());
+    f.set_item_index(item.item_index());
+    f.set_error(std::move(error));
+    return result;
+  };
+  if (absl::Status st = ValidateLayerSpec(item.layer(), "layer"); !st.ok()) {
+    return fail(std::string(st.message()));
+  }
+  absl::StatusOr<LayerTiming> t = measure_(item.layer(), timing);
+  if (!t.ok()) return fail(t.status().ToString());
+  hakd::v1::Measurement m;
+  *m.mutable_layer() = item.layer();
+  m.set_backend(backend_);
+  m.set_threads(options_.threads);
+  m.set_median_us(t->median_us);
+  m.set_p10_us(t->p10_us);
+  m.set_p90_us(t->p90_us);
+  m.set_mean_us(t->mean_us);
+  m.set_stddev_us(t->stddev_us);
+  m.set_samples(t->samples);
+  m.set_runs_per_sample(t->runs_per_sample);
+  m.set_measured_unix_ms(NowUnixMs());
+  m.set_run_id(absl::StrCat("sweep-", task.sweep_id()));
+  m.set_sweep_id(task.sweep_id());
+  m.set_item_index(item.item_index());
+  // One implausible value must not get the whole batch refused.
+  if (absl::Status st = ValidateMeasurement(m, "measurement"); !st.ok()) {
+    return fail(absl::StrCat("implausible timing: ", st.message()));
+  }
+  result.measurement = std::move(m);
+  return result;
+}
+
+}  // namespace hakd::agent

@@ -1,0 +1,118 @@
+#include "agent/device_facts.h"
+
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <climits>
+#include <fstream>
+#include <sstream>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_split.h"
+#include "absl/strings/strip.h"
+
+namespace hakd::agent {
+namespace {
+
+// Whole file, or empty when unreadable (facts are best effort).
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return "";
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+// Trims white space and the NUL terminators devicetree strings carry.
+std::string Clean(absl::string_view text) {
+  while (!text.empty() &&
+         (text.back() == '\0' ||
+          absl::ascii_isspace(static_cast<unsigned char>(text.back())))) {
+    text.remove_suffix(1);
+  }
+  return std::string(absl::StripLeadingAsciiWhitespace(text));
+}
+
+// Value of the first "key : value" line whose key is `key`.
+std::string CpuinfoValue(absl::string_view cpuinfo, absl::string_view key) {
+  for (absl::string_view line : absl::StrSplit(cpuinfo, '\n')) {
+    const size_t colon = line.find(':');
+    if (colon == absl::string_view::npos) continue;
+    if (absl::StripAsciiWhitespace(line.substr(0, colon)) == key) {
+      return Clean(line.substr(colon + 1));
+    }
+  }
+  return "";
+}
+
+// The coordinator refuses facts longer than 256 characters; a strange
+// /proc/cpuinfo must not keep the agent out.
+std::string Bounded(std::string text) {
+  if (text.size() > 256) text.resize(256);
+  return text;
+}
+
+}  // namespace
+
+std::string HostName() {
+  char name[HOST_NAME_MAX + 1] = {};
+  if (gethostname(name, sizeof(name) - 1) != 0) return "";
+  return name;
+}
+
+std::string CpuModelFromCpuinfo(absl::string_view cpuinfo) {
+  for (absl::string_view key : {"model name", "Hardware", "Model"}) {
+    std::string value = CpuinfoValue(cpuinfo, key);
+    if (!value.empty()) return value;
+  }
+  return "";
+}
+
+std::string PrettyNameFromOsRelease(absl::string_view os_release) {
+  for (absl::string_view line : absl::StrSplit(os_release, '\n')) {
+    if (!absl::ConsumePrefix(&line, "PRETTY_NAME=")) continue;
+    line = absl::StripAsciiWhitespace(line);
+    if (line.size() >= 2 && (line.front() == '"' || line.front() == '\'') &&
+        line.back() == line.front()) {
+      line = line.substr(1, line.size() - 2);
+    }
+    return std::string(line);
+  }
+  return "";
+}
+
+hakd::v1::DeviceFacts CollectDeviceFacts(const CallerFacts& caller) {
+  hakd::v1::DeviceFacts facts;
+  facts.set_hostname(Bounded(HostName()));
+  struct utsname uts;
+  if (uname(&uts) == 0) {
+    facts.set_arch(Bounded(uts.machine));
+    facts.set_kernel(Bounded(uts.release));
+  }
+  std::string model = CpuModelFromCpuinfo(ReadFile("/proc/cpuinfo"));
+  if (model.empty()) {
+    model = Clean(ReadFile("/sys/firmware/devicetree/base/model"));
+  }
+  facts.set_cpu_model(Bounded(model));
+  const long cores = sysconf(_SC_NPROCESSORS_ONLN);
+  facts.set_cpu_cores(cores > 0 ? static_cast<int32_t>(cores) : 0);
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page_size = sysconf(_SC_PAGESIZE);
+  if (pages > 0 && page_size > 0) {
+    facts.set_memory_bytes(static_cast<int64_t>(pages) * page_size);
+  }
+  facts.set_os(Bounded(PrettyNameFromOsRelease(ReadFile("/etc/os-release"))));
+  facts.set_frequency_governor(Bounded(Clean(
+      ReadFile("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"))));
+  facts.set_threads(caller.threads);
+  facts.set_interop_threads(caller.interop_threads);
+  facts.set_libtorch_version(caller.libtorch_version);
+  facts.set_accelerator(caller.accelerator);
+  facts.set_accelerator_memory_bytes(caller.accelerator_memory_bytes);
+  facts.set_compute_device(caller.compute_device);
+  facts.set_agent_version(kAgentVersion);
+  return facts;
+}
+
+}  // namespace hakd::agent

@@ -1,0 +1,43 @@
+// The hakdctl commands. Each reads its flags from the context, calls the
+// coordinator and prints a human table or, with --json, protobuf JSON.
+#ifndef HAKD_CLI_COMMANDS_H_
+#define HAKD_CLI_COMMANDS_H_
+
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "cli/command_context.h"
+
+namespace hakd::cli {
+
+// devices list: every device in a table.
+absl::Status RunDevicesList(CommandContext& ctx);
+// devices show D: every fact of one device.
+absl::Status RunDevicesShow(CommandContext& ctx);
+
+// sweep start: starts a sweep (then watches it with --watch).
+absl::Status RunSweepStart(CommandContext& ctx);
+// sweep watch ID: follows a sweep until DONE (OK) or CANCELLED (exit 1).
+absl::Status RunSweepWatch(CommandContext& ctx);
+// sweep list [--device D].
+absl::Status RunSweepList(CommandContext& ctx);
+// sweep show ID.
+absl::Status RunSweepShow(CommandContext& ctx);
+// sweep cancel ID.
+absl::Status RunSweepCancel(CommandContext& ctx);
+
+// Follows sweep `sweep_id` (shared by `sweep watch` and `sweep start --watch`).
+absl::Status WatchSweepUntilFinished(CommandContext& ctx, int64_t sweep_id);
+
+// latency query: measurements matching the layer flags.
+absl::Status RunLatencyQuery(CommandContext& ctx);
+// latency export: every measurement of a device as CSV or JSON.
+absl::Status RunLatencyExport(CommandContext& ctx);
+// latency staircase: latency steps, optionally plotted to SVG.
+absl::Status RunLatencyStaircase(CommandContext& ctx);
+// latency summary: device facts, totals and every family's steps.
+absl::Status RunLatencySummary(CommandContext& ctx);
+
+}  // namespace hakd::cli
+
+#endif  // HAKD_CLI_COMMANDS_H_

@@ -1,0 +1,35 @@
+// Measurements as CSV (RFC 4180 quoting, '\n' line ends) for spreadsheets and
+// pandas. Columns are fixed and named in a header row so that files from
+// different versions stay comparable.
+#ifndef HAKD_CLI_CSV_H_
+#define HAKD_CLI_CSV_H_
+
+#include <string>
+
+#include "absl/strings/string_view.h"
+#include "hakd/v1/types.pb.h"
+
+namespace hakd::cli {
+
+// `field` as a CSV field: unchanged, or in double quotes (inner quotes
+// doubled) when it holds a comma, quote, CR or LF.
+std::string CsvField(absl::string_view field);
+
+// `value` in the shortest text that reads back to exactly the same double.
+std::string ShortestDouble(double value);
+
+// The header row, ending in '\n':
+// id,device_id,kind,batch,...,run_id,sweep_id,item_index
+std::string MeasurementCsvHeader();
+
+// One measurement as a row in header order, ending in '\n'. Kind and dtype
+// are short names ("conv2d", "float32").
+std::string MeasurementCsvRow(const hakd::v1::Measurement& m);
+
+// Short name of a dtype: "float32" (also for UNSPECIFIED, which the protocol
+// reads as float32), "float16", "bfloat16".
+absl::string_view DTypeName(hakd::v1::DType dtype);
+
+}  // namespace hakd::cli
+
+#endif  // HAKD_CLI_CSV_H_

@@ -1,0 +1,34 @@
+#include "cli/json_output.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include "absl/strings/str_cat.h"
+
+namespace hakd::cli {
+
+absl::StatusOr<std::string> ToJson(const google::protobuf::Message& message) {
+  google::protobuf::util::JsonPrintOptions options;
+  options.always_print_primitive_fields = true;
+  options.preserve_proto_field_names = true;
+  std::string json;
+  const auto status =
+      google::protobuf::util::MessageToJsonString(message, &json, options);
+  if (!status.ok()) {
+    return absl::InternalError(absl::StrCat("cannot print ",
+                                            message.GetTypeName(),
+                                            " as JSON: ", status.ToString()));
+  }
+  return json;
+}
+
+absl::Status JsonArrayWriter::Add(const google::protobuf::Message& message) {
+  absl::StatusOr<std::string> json = ToJson(message);
+  if (!json.ok()) return json.status();
+  out_ << (count_ == 0 ? "[\n" : ",\n") << *json;
+  ++count_;
+  return absl::OkStatus();
+}
+
+void JsonArrayWriter::Close() { out_ << (count_ == 0 ? "[]\n" : "\n]\n"); }
+
+}  // namespace hakd::cli

@@ -1,0 +1,152 @@
+#include "common/torch/timing.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace hakd {
+namespace {
+
+absl::Status OutOfRange(absl::string_view field, double value,
+                        absl::string_view range) {
+  return absl::InvalidArgumentError(
+      absl::StrCat("settings.", field, ": must be ", range, ", got ", value));
+}
+
+}  // namespace
+
+absl::Status ValidateTimingOptions(const TimingOptions& o) {
+  // Bounds keep one malformed task from occupying a device for hours; they
+  // are far beyond anything a sensible sweep asks for.
+  if (o.warmup_runs < 0 || o.warmup_runs > 10000) {
+    return OutOfRange("warmup_runs", o.warmup_runs, "in [0, 10000]");
+  }
+  if (!(o.min_sample_ms > 0 && o.min_sample_ms <= 60000)) {
+    return OutOfRange("min_sample_ms", o.min_sample_ms, "in (0, 60000]");
+  }
+  if (o.min_samples < 1 || o.min_samples > 100000) {
+    return OutOfRange("min_samples", o.min_samples, "in [1, 100000]");
+  }
+  if (o.max_samples < 1 || o.max_samples > 1000000) {
+    return OutOfRange("max_samples", o.max_samples, "in [1, 1000000]");
+  }
+  if (!(o.max_seconds_per_layer > 0 && o.max_seconds_per_layer <= 3600)) {
+    return OutOfRange("max_seconds_per_layer", o.max_seconds_per_layer,
+                      "in (0, 3600]");
+  }
+  if (!(o.settle_tolerance >= 0) || o.max_settle_runs < 0 ||
+      !(o.max_settle_seconds >= 0)) {
+    return absl::InvalidArgumentError("settle limits must not be negative");
+  }
+  return absl::OkStatus();
+}
+
+double Percentile(const std::vector<double>& sorted, double q) {
+  if (sorted.empty()) return 0;
+  q = std::clamp(q, 0.0, 1.0);
+  const double pos = q * static_cast<double>(sorted.size() - 1);
+  const size_t lo = static_cast<size_t>(std::floor(pos));
+  const size_t hi = std::min(lo + 1, sorted.size() - 1);
+  const double frac = pos - static_cast<double>(lo);
+  return sorted[lo] + (sorted[hi] - sorted[lo]) * frac;
+}
+
+LayerTiming SummarizeSamples(std::vector<double> samples_us,
+                             int runs_per_sample, double total_timed_seconds) {
+  LayerTiming t;
+  t.samples = static_cast<int>(samples_us.size());
+  t.runs_per_sample = runs_per_sample;
+  t.total_timed_seconds = total_timed_seconds;
+  if (!samples_us.empty()) {
+    std::vector<double> sorted = samples_us;
+    std::sort(sorted.begin(), sorted.end());
+    t.median_us = Percentile(sorted, 0.5);
+    t.p10_us = Percentile(sorted, 0.1);
+    t.p90_us = Percentile(sorted, 0.9);
+    double sum = 0;
+    for (double v : sorted) sum += v;
+    t.mean_us = sum / sorted.size();
+    if (sorted.size() > 1) {
+      double sq = 0;
+      for (double v : sorted) sq += (v - t.mean_us) * (v - t.mean_us);
+      t.stddev_us = std::sqrt(sq / (sorted.size() - 1));
+    }
+  }
+  t.samples_us = std::move(samples_us);
+  return t;
+}
+
+absl::StatusOr<LayerTiming> RunTimingProtocol(TimeRunsFn time_runs,
+                                              const TimingOptions& options) {
+  if (absl::Status st = ValidateTimingOptions(options); !st.ok()) return st;
+  const auto start = std::chrono::steady_clock::now();
+  double timed = 0;  // seconds reported by time_runs, all phases
+  // Elapsed time of the layer: the larger of wall time and timed time, so
+  // the budget holds both for real runs (which have overhead between
+  // samples) and for a fake clock (where wall time is ~0).
+  auto elapsed = [&] {
+    const std::chrono::duration<double> wall =
+        std::chrono::steady_clock::now() - start;
+    return std::max(wall.count(), timed);
+  };
+
+  // Warm-up: caches, allocator pools, lazy kernels and CPU frequency need a
+  // few runs; keep going until consecutive runs agree, within limits.
+  double previous = -1;
+  for (int i = 0; i < options.warmup_runs; ++i) {
+    absl::StatusOr<double> t = time_runs(1);
+    if (!t.ok()) return t.status();
+    timed += *t;
+    previous = *t;
+  }
+  double settle_seconds = 0;
+  for (int i = 0; i < options.max_settle_runs &&
+                  settle_seconds < options.max_settle_seconds;
+       ++i) {
+    absl::StatusOr<double> t = time_runs(1);
+    if (!t.ok()) return t.status();
+    timed += *t;
+    settle_seconds += *t;
+    if (previous >= 0 &&
+        std::abs(*t - previous) <= options.settle_tolerance * previous) {
+      break;
+    }
+    previous = *t;
+  }
+
+  // Calibration: a sample must be long enough that clock resolution and
+  // loop overhead vanish in it (TVM's min_repeat_ms). Each loop length is
+  // timed twice and the shorter counts: interference only adds time, and
+  // one preempted sample must not stop the growth early.
+  int64_t runs = 1;
+  const double min_sample_s = options.min_sample_ms / 1000.0;
+  while (true) {
+    double shortest = 0;
+    for (int i = 0; i < 2; ++i) {
+      absl::StatusOr<double> t = time_runs(runs);
+      if (!t.ok()) return t.status();
+      timed += *t;
+      shortest = i == 0 ? *t : std::min(shortest, *t);
+    }
+    if (shortest >= min_sample_s || runs >= kMaxRunsPerSample) break;
+    runs *= 2;
+  }
+
+  const int max_samples = std::max(options.max_samples, options.min_samples);
+  std::vector<double> samples_us;
+  samples_us.reserve(std::min(max_samples, 1024));
+  while (static_cast<int>(samples_us.size()) < options.min_samples ||
+         (static_cast<int>(samples_us.size()) < max_samples &&
+          elapsed() <= options.max_seconds_per_layer)) {
+    absl::StatusOr<double> t = time_runs(runs);
+    if (!t.ok()) return t.status();
+    timed += *t;
+    samples_us.push_back(*t * 1e6 / static_cast<double>(runs));
+  }
+  return SummarizeSamples(std::move(samples_us), static_cast<int>(runs), timed);
+}
+
+}  // namespace hakd

@@ -1,0 +1,59 @@
+#include "agent/device_facts.h"
+
+#include "gtest/gtest.h"
+
+namespace hakd::agent {
+namespace {
+
+TEST(DeviceFactsTest, ReadsThisMachine) {
+  CallerFacts caller;
+  caller.threads = 3;
+  caller.interop_threads = 2;
+  caller.libtorch_version = "1.13.0";
+  caller.compute_device = "cpu";
+  const hakd::v1::DeviceFacts f = CollectDeviceFacts(caller);
+  EXPECT_FALSE(f.arch().empty());
+  EXPECT_FALSE(f.kernel().empty());
+  EXPECT_FALSE(f.hostname().empty());
+  EXPECT_GE(f.cpu_cores(), 1);
+  EXPECT_GT(f.memory_bytes(), 0);
+  EXPECT_EQ(f.threads(), 3);
+  EXPECT_EQ(f.interop_threads(), 2);
+  EXPECT_EQ(f.libtorch_version(), "1.13.0");
+  EXPECT_EQ(f.compute_device(), "cpu");
+  EXPECT_EQ(f.agent_version(), "0.1.0");
+  EXPECT_TRUE(f.accelerator().empty());
+  // The coordinator refuses longer strings.
+  for (const std::string* s : {&f.hostname(), &f.cpu_model(), &f.os(),
+                               &f.kernel(), &f.frequency_governor()}) {
+    EXPECT_LE(s->size(), 256u);
+  }
+}
+
+TEST(DeviceFactsTest, CpuModelFromX86AndArmCpuinfo) {
+  EXPECT_EQ(CpuModelFromCpuinfo("processor\t: 0\nvendor_id\t: GenuineIntel\n"
+                                "model name\t: Intel(R) Xeon(R) CPU @ 2.20GHz\n"
+                                "processor\t: 1\nmodel name\t: other\n"),
+            "Intel(R) Xeon(R) CPU @ 2.20GHz");
+  EXPECT_EQ(CpuModelFromCpuinfo("processor\t: 0\nBogoMIPS\t: 38.40\n\n"
+                                "Hardware\t: BCM2835\nRevision\t: c03111\n"
+                                "Model\t\t: Raspberry Pi 4 Model B Rev 1.1\n"),
+            "BCM2835");
+  EXPECT_EQ(CpuModelFromCpuinfo("processor\t: 0\n"
+                                "Model\t\t: Raspberry Pi 5 Model B Rev 1.0\n"),
+            "Raspberry Pi 5 Model B Rev 1.0");
+  EXPECT_EQ(CpuModelFromCpuinfo("processor\t: 0\nCPU part\t: 0xd08\n"), "");
+}
+
+TEST(DeviceFactsTest, PrettyNameFromOsRelease) {
+  EXPECT_EQ(
+      PrettyNameFromOsRelease("NAME=\"Debian GNU/Linux\"\n"
+                              "PRETTY_NAME=\"Debian GNU/Linux 12 (bookworm)\"\n"
+                              "VERSION_ID=\"12\"\n"),
+      "Debian GNU/Linux 12 (bookworm)");
+  EXPECT_EQ(PrettyNameFromOsRelease("PRETTY_NAME=Alpine\n"), "Alpine");
+  EXPECT_EQ(PrettyNameFromOsRelease("NAME=x\n"), "");
+}
+
+}  // namespace
+}  // namespace hakd::agent

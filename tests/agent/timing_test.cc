@@ -1,0 +1,195 @@
+// The timing protocol against a fake clock: deterministic, no LibTorch.
+#include "common/torch/timing.h"
+
+#include <vector>
+
+#include "common/torch/layer_timer.h"
+#include "gtest/gtest.h"
+
+namespace hakd {
+namespace {
+
+// A fake device: every run takes per_run_s; records each call's run count.
+struct FakeDevice {
+  double per_run_s = 10e-6;
+  std::vector<int64_t> calls;
+  absl::StatusOr<double> operator()(int64_t runs) {
+    calls.push_back(runs);
+    return per_run_s * static_cast<double>(runs);
+  }
+};
+
+TEST(TimingProtocolTest, GrowsInnerLoopUntilSampleReachesMinimum) {
+  FakeDevice device;  // 10 us per run
+  TimingOptions options;
+  options.min_sample_ms = 1.0;
+  absl::StatusOr<LayerTiming> t = RunTimingProtocol(std::ref(device), options);
+  ASSERT_TRUE(t.ok()) << t.status();
+  // 64 runs last 0.64 ms, 128 runs 1.28 ms: the first doubling past 1 ms.
+  EXPECT_EQ(t->runs_per_sample, 128);
+  EXPECT_GE(t->runs_per_sample * 10.0, options.min_sample_ms * 1000);
+  EXPECT_DOUBLE_EQ(t->median_us, 10.0);
+  EXPECT_DOUBLE_EQ(t->p10_us, 10.0);
+  EXPECT_DOUBLE_EQ(t->p90_us, 10.0);
+  EXPECT_NEAR(t->stddev_us, 0.0, 1e-9);
+  // 200 samples of 1.28 ms fit well inside the 2 s budget.
+  EXPECT_EQ(t->samples, 200);
+  EXPECT_EQ(t->samples_us.size(), 200u);
+  // Warm-up: 3 runs, then one settling run that agrees with the last.
+  ASSERT_GE(device.calls.size(), 4u);
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(device.calls[i], 1) << i;
+  // Calibration times each loop length twice.
+  EXPECT_NEAR(t->total_timed_seconds,
+              4 * 10e-6 + 2 * (1 + 2 + 4 + 8 + 16 + 32 + 64 + 128) * 10e-6 +
+                  200 * 128 * 10e-6,
+              1e-9);
+}
+
+TEST(TimingProtocolTest, TimeBudgetStopsSamplingButKeepsMinimum) {
+  FakeDevice slow;
+  slow.per_run_s = 0.010;  // 10 ms per run: the budget is gone at once
+  TimingOptions options;
+  options.max_seconds_per_layer = 0.05;
+  options.min_samples = 15;
+  absl::StatusOr<LayerTiming> t = RunTimingProtocol(std::ref(slow), options);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->runs_per_sample, 1);
+  EXPECT_EQ(t->samples, 15);
+
+  FakeDevice medium;
+  medium.per_run_s = 0.001;  // 1 ms: about 45 samples fit in 50 ms
+  options.min_samples = 5;
+  t = RunTimingProtocol(std::ref(medium), options);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_GT(t->samples, 5);
+  EXPECT_LT(t->samples, 200);
+  EXPECT_LE(t->total_timed_seconds, 0.05 + 0.001 + 1e-9);
+}
+
+TEST(TimingProtocolTest, MaxSamplesBelowMinSamplesTakesMinSamples) {
+  FakeDevice device;
+  TimingOptions options;
+  options.min_samples = 10;
+  options.max_samples = 3;
+  absl::StatusOr<LayerTiming> t = RunTimingProtocol(std::ref(device), options);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->samples, 10);
+}
+
+TEST(TimingProtocolTest, WarmUpContinuesUntilRunsSettle) {
+  // Single runs take 800, 400, 200, 100, 100 us...: settled at the fifth.
+  std::vector<double> first = {800e-6, 400e-6, 200e-6, 100e-6};
+  int singles = 0;
+  auto device = [&](int64_t runs) -> absl::StatusOr<double> {
+    if (runs == 1 && singles < static_cast<int>(first.size())) {
+      return first[singles++];
+    }
+    if (runs == 1) ++singles;
+    return 100e-6 * runs;
+  };
+  TimingOptions options;
+  options.warmup_runs = 1;
+  options.min_samples = 2;
+  options.max_samples = 2;
+  absl::StatusOr<LayerTiming> t = RunTimingProtocol(device, options);
+  ASSERT_TRUE(t.ok()) << t.status();
+  // 1 warm-up + 4 settling runs (the last agreeing), then two 1-run
+  // calibration samples that are too short, so the calibration goes on.
+  EXPECT_EQ(singles, 7);
+  EXPECT_EQ(t->runs_per_sample, 16);  // 16 x 100 us >= 1 ms
+}
+
+TEST(TimingProtocolTest, OneDisturbedCalibrationSampleDoesNotStopGrowth) {
+  // 10 us per run, but the first 8-run sample is preempted for 5 ms.
+  bool disturbed = false;
+  auto device = [&](int64_t runs) -> absl::StatusOr<double> {
+    double t = 10e-6 * runs;
+    if (runs == 8 && !disturbed) {
+      disturbed = true;
+      t += 5e-3;
+    }
+    return t;
+  };
+  absl::StatusOr<LayerTiming> t = RunTimingProtocol(device, TimingOptions());
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_TRUE(disturbed);
+  EXPECT_EQ(t->runs_per_sample, 128);
+}
+
+TEST(TimingProtocolTest, PropagatesDeviceErrors) {
+  int calls = 0;
+  auto device = [&](int64_t runs) -> absl::StatusOr<double> {
+    if (++calls == 6) return absl::InternalError("kernel failed");
+    return 1e-3 * runs;
+  };
+  absl::StatusOr<LayerTiming> t = RunTimingProtocol(device, TimingOptions());
+  EXPECT_EQ(t.status().code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(calls, 6);
+}
+
+TEST(TimingProtocolTest, RejectsBadOptionsBeforeRunning) {
+  FakeDevice device;
+  TimingOptions options;
+  options.min_samples = -1;
+  EXPECT_EQ(RunTimingProtocol(std::ref(device), options).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  options = TimingOptions();
+  options.min_sample_ms = 0;
+  EXPECT_EQ(ValidateTimingOptions(options).code(),
+            absl::StatusCode::kInvalidArgument);
+  options = TimingOptions();
+  options.max_seconds_per_layer = 1e9;
+  EXPECT_EQ(ValidateTimingOptions(options).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(device.calls.empty());
+  EXPECT_TRUE(ValidateTimingOptions(TimingOptions()).ok());
+}
+
+TEST(TimingOptionsTest, ZeroSettingsTakeDefaults) {
+  hakd::v1::MeasurementSettings settings;
+  TimingOptions o = TimingOptionsFromSettings(settings, "cuda:1");
+  const TimingOptions defaults;
+  EXPECT_EQ(o.device, "cuda:1");
+  EXPECT_EQ(o.warmup_runs, defaults.warmup_runs);
+  EXPECT_EQ(o.min_sample_ms, defaults.min_sample_ms);
+  EXPECT_EQ(o.min_samples, 15);
+  EXPECT_EQ(o.max_samples, 200);
+  EXPECT_EQ(o.max_seconds_per_layer, 2.0);
+
+  settings.set_warmup_runs(7);
+  settings.set_min_sample_ms(2.5);
+  settings.set_min_samples(4);
+  settings.set_max_samples(9);
+  settings.set_max_seconds_per_layer(0.25);
+  o = TimingOptionsFromSettings(settings, "cpu");
+  EXPECT_EQ(o.warmup_runs, 7);
+  EXPECT_EQ(o.min_sample_ms, 2.5);
+  EXPECT_EQ(o.min_samples, 4);
+  EXPECT_EQ(o.max_samples, 9);
+  EXPECT_EQ(o.max_seconds_per_layer, 0.25);
+}
+
+TEST(StatisticsTest, PercentilesInterpolateLinearly) {
+  const std::vector<double> v = {1, 2, 3, 4};
+  EXPECT_DOUBLE_EQ(Percentile(v, 0.5), 2.5);
+  EXPECT_DOUBLE_EQ(Percentile(v, 0.1), 1.3);
+  EXPECT_DOUBLE_EQ(Percentile(v, 0.9), 3.7);
+  EXPECT_DOUBLE_EQ(Percentile(v, 0.0), 1);
+  EXPECT_DOUBLE_EQ(Percentile(v, 1.0), 4);
+  EXPECT_DOUBLE_EQ(Percentile({5}, 0.3), 5);
+  EXPECT_DOUBLE_EQ(Percentile({}, 0.5), 0);
+}
+
+TEST(StatisticsTest, SummaryOfUnsortedSamples) {
+  LayerTiming t = SummarizeSamples({4, 1, 3, 2}, 8, 0.5);
+  EXPECT_DOUBLE_EQ(t.median_us, 2.5);
+  EXPECT_DOUBLE_EQ(t.mean_us, 2.5);
+  EXPECT_NEAR(t.stddev_us, 1.2909944487, 1e-9);  // sample stddev of 1..4
+  EXPECT_EQ(t.samples, 4);
+  EXPECT_EQ(t.runs_per_sample, 8);
+  EXPECT_EQ(t.total_timed_seconds, 0.5);
+  EXPECT_EQ(t.samples_us, (std::vector<double>{4, 1, 3, 2}));  // order kept
+}
+
+}  // namespace
+}  // namespace hakd

@@ -1,0 +1,182 @@
+#include "fake_coordinator.h"
+
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
+
+namespace hakd::cli::testing {
+
+using grpc::ServerContext;
+using grpc::Status;
+using grpc::StatusCode;
+
+Status FakeCoordinator::CheckToken(ServerContext* context) const {
+  const auto& metadata = context->client_metadata();
+  auto it = metadata.find("authorization");
+  if (it == metadata.end() ||
+      std::string(it->second.data(), it->second.size()) != "Bearer " + token) {
+    return Status(StatusCode::UNAUTHENTICATED, "bad token");
+  }
+  return Status::OK;
+}
+
+Status FakeCoordinator::FindDevice(const std::string& device,
+                                   hakd::v1::Device* out) const {
+  for (const hakd::v1::Device& d : devices) {
+    if (d.name() == device || std::to_string(d.id()) == device) {
+      *out = d;
+      return Status::OK;
+    }
+  }
+  return Status(StatusCode::NOT_FOUND, "no device '" + device + "'");
+}
+
+hakd::v1::QueryMeasurementsRequest FakeCoordinator::LastQuery() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return last_query_;
+}
+
+hakd::v1::StartSweepRequest FakeCoordinator::LastStart() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return last_start_;
+}
+
+hakd::v1::GetStaircasesRequest FakeCoordinator::LastStaircases() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return last_staircases_;
+}
+
+Status FakeCoordinator::ListDevices(ServerContext* context,
+                                    const hakd::v1::ListDevicesRequest*,
+                                    hakd::v1::ListDevicesResponse* response) {
+  if (Status s = CheckToken(context); !s.ok()) return s;
+  for (const hakd::v1::Device& d : devices) *response->add_devices() = d;
+  return Status::OK;
+}
+
+Status FakeCoordinator::GetDevice(ServerContext* context,
+                                  const hakd::v1::GetDeviceRequest* request,
+                                  hakd::v1::Device* response) {
+  if (Status s = CheckToken(context); !s.ok()) return s;
+  return FindDevice(request->device(), response);
+}
+
+Status FakeCoordinator::QueryMeasurements(
+    ServerContext* context, const hakd::v1::QueryMeasurementsRequest* request,
+    hakd::v1::QueryMeasurementsResponse* response) {
+  if (Status s = CheckToken(context); !s.ok()) return s;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    last_query_ = *request;
+  }
+  hakd::v1::Device device;
+  if (Status s = FindDevice(request->device(), &device); !s.ok()) return s;
+  for (const hakd::v1::Measurement& m : measurements)
+    *response->add_measurements() = m;
+  response->set_truncated(query_truncated);
+  return Status::OK;
+}
+
+Status FakeCoordinator::ExportMeasurements(
+    ServerContext* context, const hakd::v1::ExportMeasurementsRequest* request,
+    grpc::ServerWriter<hakd::v1::MeasurementPage>* writer) {
+  if (Status s = CheckToken(context); !s.ok()) return s;
+  hakd::v1::Device device;
+  if (Status s = FindDevice(request->device(), &device); !s.ok()) return s;
+  int pages = 0;
+  hakd::v1::MeasurementPage page;
+  for (size_t i = 0; i < measurements.size(); ++i) {
+    *page.add_measurements() = measurements[i];
+    if (page.measurements_size() == export_page_size ||
+        i + 1 == measurements.size()) {
+      if (pages == export_fail_after_pages) {
+        return Status(StatusCode::INTERNAL, "database went away");
+      }
+      writer->Write(page);
+      page.Clear();
+      ++pages;
+    }
+  }
+  if (pages == export_fail_after_pages) {
+    return Status(StatusCode::INTERNAL, "database went away");
+  }
+  return Status::OK;
+}
+
+Status FakeCoordinator::StartSweep(ServerContext* context,
+                                   const hakd::v1::StartSweepRequest* request,
+                                   hakd::v1::Sweep* response) {
+  if (Status s = CheckToken(context); !s.ok()) return s;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    last_start_ = *request;
+  }
+  if (!start_sweep_status.ok()) return start_sweep_status;
+  *response = sweep;
+  return Status::OK;
+}
+
+Status FakeCoordinator::GetSweep(ServerContext* context,
+                                 const hakd::v1::GetSweepRequest* request,
+                                 hakd::v1::Sweep* response) {
+  if (Status s = CheckToken(context); !s.ok()) return s;
+  if (request->sweep_id() != sweep.id()) {
+    return Status(StatusCode::NOT_FOUND,
+                  "no sweep " + std::to_string(request->sweep_id()));
+  }
+  *response = sweep;
+  return Status::OK;
+}
+
+Status FakeCoordinator::ListSweeps(ServerContext* context,
+                                   const hakd::v1::ListSweepsRequest*,
+                                   hakd::v1::ListSweepsResponse* response) {
+  if (Status s = CheckToken(context); !s.ok()) return s;
+  for (const hakd::v1::Sweep& s : sweeps) *response->add_sweeps() = s;
+  return Status::OK;
+}
+
+Status FakeCoordinator::CancelSweep(ServerContext* context,
+                                    const hakd::v1::CancelSweepRequest* request,
+                                    hakd::v1::Sweep* response) {
+  if (Status s = CheckToken(context); !s.ok()) return s;
+  *response = sweep;
+  response->set_id(request->sweep_id());
+  response->set_state(hakd::v1::Sweep::STATE_CANCELLED);
+  return Status::OK;
+}
+
+Status FakeCoordinator::WatchSweep(
+    ServerContext* context, const hakd::v1::GetSweepRequest*,
+    grpc::ServerWriter<hakd::v1::Sweep>* writer) {
+  if (Status s = CheckToken(context); !s.ok()) return s;
+  for (const hakd::v1::Sweep& s : watch_updates) writer->Write(s);
+  return Status::OK;
+}
+
+Status FakeCoordinator::GetStaircases(
+    ServerContext* context, const hakd::v1::GetStaircasesRequest* request,
+    hakd::v1::GetStaircasesResponse* response) {
+  if (Status s = CheckToken(context); !s.ok()) return s;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    last_staircases_ = *request;
+  }
+  hakd::v1::Device device;
+  if (Status s = FindDevice(request->device(), &device); !s.ok()) return s;
+  *response = staircases;
+  return Status::OK;
+}
+
+FakeServer::FakeServer() {
+  int port = 0;
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
+                           &port);
+  builder.RegisterService(&service_);
+  server_ = builder.BuildAndStart();
+  address_ = "127.0.0.1:" + std::to_string(port);
+}
+
+FakeServer::~FakeServer() { server_->Shutdown(); }
+
+}  // namespace hakd::cli::testing

@@ -1,0 +1,104 @@
+// An in-process LatencyService with canned answers, so hakdctl's commands can
+// be run whole (parsing, token, channel, output, exit code) without the real
+// coordinator. It checks the bearer token like the real one and records the
+// last request of each kind for the tests to inspect.
+#ifndef HAKD_TESTS_CLI_FAKE_COORDINATOR_H_
+#define HAKD_TESTS_CLI_FAKE_COORDINATOR_H_
+
+#include <grpcpp/server.h>
+
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "hakd/v1/latency_service.grpc.pb.h"
+
+namespace hakd::cli::testing {
+
+// The canned service. Configure the public fields before calls are made.
+class FakeCoordinator final : public hakd::v1::LatencyService::Service {
+ public:
+  std::string token = "secret-token";
+  std::vector<hakd::v1::Device> devices;
+  std::vector<hakd::v1::Measurement> measurements;
+  bool query_truncated = false;
+  int export_page_size = 2;
+  // Export fails with this status after sending this many pages (-1: never).
+  int export_fail_after_pages = -1;
+  std::vector<hakd::v1::Sweep> watch_updates;  // sent in order, then OK
+  hakd::v1::Sweep sweep;                       // answer of Start/Get/Cancel
+  std::vector<hakd::v1::Sweep> sweeps;         // answer of ListSweeps
+  grpc::Status start_sweep_status;             // e.g. PERMISSION_DENIED
+  hakd::v1::GetStaircasesResponse staircases;
+
+  // The last requests seen.
+  hakd::v1::QueryMeasurementsRequest LastQuery();
+  hakd::v1::StartSweepRequest LastStart();
+  hakd::v1::GetStaircasesRequest LastStaircases();
+
+  grpc::Status ListDevices(grpc::ServerContext* context,
+                           const hakd::v1::ListDevicesRequest* request,
+                           hakd::v1::ListDevicesResponse* response) override;
+  grpc::Status GetDevice(grpc::ServerContext* context,
+                         const hakd::v1::GetDeviceRequest* request,
+                         hakd::v1::Device* response) override;
+  grpc::Status QueryMeasurements(
+      grpc::ServerContext* context,
+      const hakd::v1::QueryMeasurementsRequest* request,
+      hakd::v1::QueryMeasurementsResponse* response) override;
+  grpc::Status ExportMeasurements(
+      grpc::ServerContext* context,
+      const hakd::v1::ExportMeasurementsRequest* request,
+      grpc::ServerWriter<hakd::v1::MeasurementPage>* writer) override;
+  grpc::Status StartSweep(grpc::ServerContext* context,
+                          const hakd::v1::StartSweepRequest* request,
+                          hakd::v1::Sweep* response) override;
+  grpc::Status GetSweep(grpc::ServerContext* context,
+                        const hakd::v1::GetSweepRequest* request,
+                        hakd::v1::Sweep* response) override;
+  grpc::Status ListSweeps(grpc::ServerContext* context,
+                          const hakd::v1::ListSweepsRequest* request,
+                          hakd::v1::ListSweepsResponse* response) override;
+  grpc::Status CancelSweep(grpc::ServerContext* context,
+                           const hakd::v1::CancelSweepRequest* request,
+                           hakd::v1::Sweep* response) override;
+  grpc::Status WatchSweep(grpc::ServerContext* context,
+                          const hakd::v1::GetSweepRequest* request,
+                          grpc::ServerWriter<hakd::v1::Sweep>* writer) override;
+  grpc::Status GetStaircases(
+      grpc::ServerContext* context,
+      const hakd::v1::GetStaircasesRequest* request,
+      hakd::v1::GetStaircasesResponse* response) override;
+
+ private:
+  // UNAUTHENTICATED unless the call carries "Bearer <token>".
+  grpc::Status CheckToken(grpc::ServerContext* context) const;
+  // The device named by id or name, or NOT_FOUND "no device 'x'".
+  grpc::Status FindDevice(const std::string& device,
+                          hakd::v1::Device* out) const;
+
+  std::mutex mu_;
+  hakd::v1::QueryMeasurementsRequest last_query_;
+  hakd::v1::StartSweepRequest last_start_;
+  hakd::v1::GetStaircasesRequest last_staircases_;
+};
+
+// Serves a FakeCoordinator on a free loopback port for the test's lifetime.
+class FakeServer {
+ public:
+  FakeServer();
+  ~FakeServer();
+  FakeCoordinator& service() { return service_; }
+  // "127.0.0.1:PORT".
+  const std::string& address() const { return address_; }
+
+ private:
+  FakeCoordinator service_;
+  std::unique_ptr<grpc::Server> server_;
+  std::string address_;
+};
+
+}  // namespace hakd::cli::testing
+
+#endif  // HAKD_TESTS_CLI_FAKE_COORDINATOR_H_

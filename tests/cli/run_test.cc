@@ -1,0 +1,455 @@
+// hakdctl run whole against an in-process fake coordinator: output, the
+// single stderr line and the exit code of each kind of outcome.
+#include "cli/run.h"
+
+#include <dirent.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_split.h"
+#include "cli/latency_client.h"
+#include "fake_coordinator.h"
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+
+namespace hakd::cli {
+namespace {
+
+using ::testing::EndsWith;
+using ::testing::HasSubstr;
+using ::testing::StartsWith;
+
+constexpr int64_t kNow = 1'700'000'000'000;
+
+struct Result {
+  int code;
+  std::string out;
+  std::string err;
+};
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+std::vector<std::string> FilesIn(const std::string& dir) {
+  std::vector<std::string> names;
+  DIR* d = opendir(dir.c_str());
+  while (dirent* e = readdir(d)) {
+    const std::string name = e->d_name;
+    if (name != "." && name != "..") names.push_back(name);
+  }
+  closedir(d);
+  return names;
+}
+
+hakd::v1::Measurement MakeMeasurement(int64_t id, int channels) {
+  hakd::v1::Measurement m;
+  m.set_id(id);
+  m.set_device_id(3);
+  hakd::v1::LayerSpec* l = m.mutable_layer();
+  l->set_kind(hakd::v1::LAYER_KIND_CONV2D);
+  l->set_batch(1);
+  l->set_in_channels(channels);
+  l->set_out_channels(channels);
+  l->set_height(32);
+  l->set_width(32);
+  l->set_kernel(3);
+  l->set_stride(1);
+  l->set_padding(1);
+  l->set_groups(1);
+  m.set_backend("cpu");
+  m.set_threads(4);
+  m.set_median_us(100 + id);
+  m.set_p10_us(90);
+  m.set_p90_us(150);
+  m.set_mean_us(105);
+  m.set_stddev_us(3.5);
+  m.set_samples(15);
+  m.set_runs_per_sample(4);
+  m.set_measured_unix_ms(kNow - 60'000);
+  m.set_run_id(id == 2 ? "quoted, \"run\"" : "sweep-9");
+  return m;
+}
+
+hakd::v1::Sweep MakeSweep(hakd::v1::Sweep::State state, int measured) {
+  hakd::v1::Sweep s;
+  s.set_id(9);
+  s.set_device_id(3);
+  s.set_device_name("rpi4");
+  s.set_preset("quick");
+  s.set_state(state);
+  s.set_total(2241);
+  s.set_measured(measured);
+  s.set_device_online(true);
+  s.set_layers_per_second(3.1);
+  s.set_created_unix_ms(kNow - 100'000);
+  s.set_started_unix_ms(kNow - 90'000);
+  if (state == hakd::v1::Sweep::STATE_DONE ||
+      state == hakd::v1::Sweep::STATE_CANCELLED) {
+    s.set_finished_unix_ms(kNow);
+  }
+  return s;
+}
+
+class RunTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char dir_template[] = "/tmp/hakdctl-test-XXXXXX";
+    ASSERT_NE(mkdtemp(dir_template), nullptr);
+    dir_ = dir_template;
+    token_file_ = dir_ + "/token";
+    std::ofstream(token_file_) << "secret-token\n";
+
+    testing::FakeCoordinator& fake = server_.service();
+    hakd::v1::Device d;
+    d.set_id(3);
+    d.set_name("rpi4");
+    d.set_online(true);
+    d.set_last_seen_unix_ms(kNow - 3'000);
+    d.set_measurement_count(3);
+    d.mutable_facts()->set_arch("aarch64");
+    d.mutable_facts()->set_cpu_model("Cortex-A72");
+    d.mutable_facts()->set_cpu_cores(4);
+    d.mutable_facts()->set_threads(4);
+    d.mutable_facts()->set_libtorch_version("1.13.1");
+    fake.devices.push_back(d);
+    for (int i = 1; i <= 3; ++i)
+      fake.measurements.push_back(MakeMeasurement(i, 8 * i));
+    fake.sweep = MakeSweep(hakd::v1::Sweep::STATE_QUEUED, 0);
+    hakd::v1::Staircase* s = fake.staircases.add_staircases();
+    s->set_kind(hakd::v1::LAYER_KIND_CONV2D);
+    s->set_kernel(3);
+    s->set_stride(1);
+    s->set_resolution(32);
+    s->set_depthwise(true);
+    for (int c : {8, 16, 24, 32, 40}) s->add_channels(c);
+    for (double us : {10.0, 11.0, 12.0, 20.0, 21.0}) s->add_median_us(us);
+    s->add_step_at(32);
+    s->add_step_ratio(1.67);
+    s->add_efficient(24);
+  }
+
+  void TearDown() override {
+    for (const std::string& f : FilesIn(dir_)) unlink((dir_ + "/" + f).c_str());
+    rmdir(dir_.c_str());
+  }
+
+  // Runs hakdctl against the fake server with the right token.
+  Result Run(std::vector<std::string> args, bool terminal = false) {
+    std::vector<std::string> full = {"--server", server_.address(),
+                                     "--token-file", token_file_};
+    full.insert(full.end(), args.begin(), args.end());
+    return RunBare(full, terminal);
+  }
+
+  // Runs hakdctl with exactly `args`.
+  Result RunBare(std::vector<std::string> args, bool terminal = false) {
+    std::ostringstream out;
+    std::ostringstream err;
+    RunEnvironment env;
+    env.out = &out;
+    env.err = &err;
+    env.env = [](const char*) -> std::optional<std::string> {
+      return std::nullopt;
+    };
+    env.out_is_terminal = terminal;
+    env.clock = [] { return kNow; };
+    env.connect = [](const GlobalOptions& o) {
+      return LatencyClient::Create(o);
+    };
+    const int code = RunHakdctl(args, env);
+    return {code, out.str(), err.str()};
+  }
+
+  // Asserts a failure with exactly this one stderr line.
+  static void ExpectFailure(const Result& r, int code,
+                            const std::string& line) {
+    EXPECT_EQ(r.code, code) << r.err;
+    EXPECT_EQ(r.err, "hakdctl: " + line + "\n");
+  }
+
+  testing::FakeServer server_;
+  std::string dir_;
+  std::string token_file_;
+};
+
+TEST_F(RunTest, HelpListsCommandsAndSpecSyntax) {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"help"}, std::vector<std::string>{"-h"},
+        std::vector<std::string>{"--help"}}) {
+    const Result r = RunBare(args);
+    EXPECT_EQ(r.code, 0);
+    EXPECT_EQ(r.err, "");
+    EXPECT_THAT(r.out, HasSubstr("devices list"));
+    EXPECT_THAT(r.out, HasSubstr("latency staircase --device D"));
+    EXPECT_THAT(r.out, HasSubstr("KIND:k=K:c=FROM-TO[/STEP]:res=R[,R...]"));
+  }
+  const Result r = RunBare({"sweep", "watch", "--help"});
+  EXPECT_EQ(r.code, 0);
+  EXPECT_THAT(r.out, StartsWith("usage: hakdctl sweep watch ID\n"));
+  ExpectFailure(RunBare({"help", "nonsense"}), 2,
+                "no command 'nonsense' (see 'hakdctl help')");
+}
+
+TEST_F(RunTest, UsageErrorsExitTwoWithOneLine) {
+  ExpectFailure(RunBare({"devices", "list", "--bogus"}), 2,
+                "unknown flag --bogus");
+  ExpectFailure(RunBare({"devices", "list"}), 2,
+                "--token-file (or HAKD_TOKEN_FILE) is required to talk to the "
+                "coordinator");
+  ExpectFailure(Run({"sweep", "show", "x"}), 2,
+                "expected a sweep ID (a whole number >= 1), got 'x'");
+  const Result r =
+      RunBare({"--token-file", dir_ + "/missing", "devices", "list"});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.err, HasSubstr("missing"));
+}
+
+TEST_F(RunTest, UnreachableCoordinatorExitsThree) {
+  const Result r = RunBare({"--server", "127.0.0.1:1", "--token-file",
+                            token_file_, "devices", "list"});
+  EXPECT_EQ(r.code, 3);
+  EXPECT_THAT(
+      r.err,
+      StartsWith("hakdctl: cannot reach the coordinator at 127.0.0.1:1: "));
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1);
+  EXPECT_EQ(r.out, "");
+}
+
+TEST_F(RunTest, RefusedTokenExitsFour) {
+  std::ofstream(token_file_) << "wrong-token";
+  ExpectFailure(Run({"devices", "list"}), 4,
+                "the coordinator refused the token in " + token_file_ +
+                    " (unauthenticated)");
+}
+
+TEST_F(RunTest, PermissionDeniedNamesTheAction) {
+  server_.service().start_sweep_status = grpc::Status(
+      grpc::StatusCode::PERMISSION_DENIED, "role 'viewer' is read-only");
+  ExpectFailure(
+      Run({"sweep", "start", "--device", "rpi4"}), 4,
+      "permission denied (start sweeps): role 'viewer' is read-only");
+}
+
+TEST_F(RunTest, OtherServerErrorsExitOneWithCodeName) {
+  server_.service().start_sweep_status = grpc::Status(
+      grpc::StatusCode::INVALID_ARGUMENT, "families[0].kernel: too big");
+  ExpectFailure(Run({"sweep", "start", "--device", "rpi4"}), 1,
+                "INVALID_ARGUMENT: families[0].kernel: too big");
+}
+
+TEST_F(RunTest, DevicesListAndShow) {
+  Result r = Run({"devices", "list"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::vector<std::string> lines =
+      absl::StrSplit(r.out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 2u) << r.out;
+  EXPECT_THAT(lines[0], StartsWith("ID  NAME  STATE   LAST-SEEN  ARCH"));
+  EXPECT_THAT(lines[0], EndsWith("LIBTORCH  MEASUREMENTS"));
+  EXPECT_THAT(lines[1],
+              HasSubstr("rpi4  online  3s ago     aarch64  Cortex-A72"));
+
+  r = Run({"devices", "list", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out,
+              StartsWith("{\"devices\":[{\"id\":\"3\",\"name\":\"rpi4\""));
+
+  r = Run({"devices", "show", "3"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("libtorch:           1.13.1\n"));
+  ExpectFailure(Run({"devices", "show", "nope"}), 5, "no device 'nope'");
+}
+
+TEST_F(RunTest, SweepStartSendsTheRequestAndWatches) {
+  testing::FakeCoordinator& fake = server_.service();
+  fake.watch_updates = {MakeSweep(hakd::v1::Sweep::STATE_RUNNING, 100),
+                        MakeSweep(hakd::v1::Sweep::STATE_DONE, 2241)};
+  const Result r =
+      Run({"sweep", "start", "--device", "rpi4", "--family",
+           "conv2d:k=3:c=8-64/8:res=32", "--min-samples", "5", "--watch"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::vector<std::string> lines =
+      absl::StrSplit(r.out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 4u) << r.out;
+  EXPECT_EQ(lines[0], "sweep 9 started on device rpi4: 2241 layers");
+  EXPECT_THAT(lines[1], HasSubstr("100/2241 4.5%  3.1 layers/s  ETA"));
+  EXPECT_THAT(lines[2], HasSubstr("2241/2241 100.0%  done"));
+  EXPECT_EQ(lines[3], "sweep 9 done: 2241 of 2241 measured, 0 failed in 1m30s");
+
+  const hakd::v1::StartSweepRequest sent = fake.LastStart();
+  EXPECT_EQ(sent.device(), "rpi4");
+  ASSERT_EQ(sent.families_size(), 1);
+  EXPECT_EQ(sent.families(0).channels().step(), 8);
+  EXPECT_EQ(sent.settings().min_samples(), 5);
+}
+
+TEST_F(RunTest, WatchOfCancelledSweepExitsOne) {
+  server_.service().watch_updates = {
+      MakeSweep(hakd::v1::Sweep::STATE_CANCELLED, 10)};
+  const Result r = Run({"sweep", "watch", "9"}, /*terminal=*/true);
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err, "hakdctl: sweep 9 was cancelled\n");
+  EXPECT_THAT(r.out, StartsWith("\r[........"));
+  EXPECT_THAT(
+      r.out,
+      EndsWith(
+          "\nsweep 9 cancelled: 10 of 2241 measured, 0 failed in 1m30s\n"));
+}
+
+TEST_F(RunTest, WatchJsonAndUnfinishedStream) {
+  server_.service().watch_updates = {
+      MakeSweep(hakd::v1::Sweep::STATE_RUNNING, 1),
+      MakeSweep(hakd::v1::Sweep::STATE_DONE, 2241)};
+  Result r = Run({"--json", "sweep", "watch", "9"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::vector<std::string> lines =
+      absl::StrSplit(r.out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_THAT(lines[1], HasSubstr("\"state\":\"STATE_DONE\""));
+
+  server_.service().watch_updates = {
+      MakeSweep(hakd::v1::Sweep::STATE_RUNNING, 1)};
+  r = Run({"sweep", "watch", "9"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(
+      r.err, HasSubstr("ended the watch of sweep 9 before the sweep finished"));
+}
+
+TEST_F(RunTest, SweepListShowCancel) {
+  server_.service().sweeps = {MakeSweep(hakd::v1::Sweep::STATE_RUNNING, 5)};
+  Result r = Run({"sweep", "list"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("rpi4    quick   running"));
+  r = Run({"sweep", "show", "9"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("state:      queued\n"));
+  ExpectFailure(Run({"sweep", "show", "10"}), 5, "no sweep 10");
+  r = Run({"sweep", "cancel", "9"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "sweep 9 is cancelled: 0 of 2241 measured, 0 failed\n");
+}
+
+TEST_F(RunTest, QuerySendsOnlyGivenFiltersAndPrintsTable) {
+  testing::FakeCoordinator& fake = server_.service();
+  fake.query_truncated = true;
+  Result r = Run({"latency", "query", "--device", "rpi4", "--channels", "16",
+                  "--kernel", "3", "--limit", "3", "--latest"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const hakd::v1::QueryMeasurementsRequest sent = fake.LastQuery();
+  EXPECT_EQ(sent.device(), "rpi4");
+  EXPECT_EQ(sent.limit(), 3);
+  EXPECT_TRUE(sent.latest_only());
+  EXPECT_EQ(sent.filter().in_channels(), 16);
+  EXPECT_EQ(sent.filter().out_channels(), 16);
+  EXPECT_EQ(sent.filter().kernel(), 3);
+  EXPECT_FALSE(sent.filter().has_kind());
+  EXPECT_FALSE(sent.filter().has_stride());
+  EXPECT_THAT(r.out, StartsWith("ID  LAYER"));
+  EXPECT_THAT(r.out, HasSubstr("conv2d 3x3/1 p1 g1 16->16 @32x32 b1  cpu"));
+  EXPECT_THAT(r.out,
+              EndsWith("(truncated: more than 3 matched; use --limit)\n"));
+
+  fake.measurements.clear();
+  fake.query_truncated = false;
+  r = Run({"latency", "query", "--device", "rpi4"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "no measurements match\n");
+  EXPECT_EQ(fake.LastQuery().limit(), 0);
+  EXPECT_FALSE(fake.LastQuery().has_filter() &&
+               fake.LastQuery().filter().ByteSizeLong() > 0);
+}
+
+TEST_F(RunTest, ExportCsvToFileAtomically) {
+  const std::string path = dir_ + "/out.csv";
+  const Result r = Run({"latency", "export", "--device", "rpi4", "--format",
+                        "csv", "--output", path});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err, "exported 3 measurements to " + path + "\n");
+  const std::string csv = ReadFile(path);
+  const std::vector<std::string> lines =
+      absl::StrSplit(csv, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 4u) << csv;
+  EXPECT_THAT(lines[0], StartsWith("id,device_id,kind,"));
+  EXPECT_THAT(
+      lines[2],
+      StartsWith("2,3,conv2d,1,16,16,32,32,3,1,1,1,float32,cpu,4,102,"));
+  EXPECT_THAT(lines[2], HasSubstr(",\"quoted, \"\"run\"\"\",0,0"));
+  EXPECT_EQ(FilesIn(dir_).size(), 2u);  // token and out.csv: no temp file left
+}
+
+TEST_F(RunTest, FailedExportLeavesNoFile) {
+  server_.service().export_fail_after_pages = 1;
+  const std::string path = dir_ + "/out.json";
+  const Result r = Run({"latency", "export", "--device", "rpi4", "--format",
+                        "json", "--output", path});
+  ExpectFailure(r, 1, "INTERNAL: database went away");
+  EXPECT_EQ(FilesIn(dir_), std::vector<std::string>{"token"});
+}
+
+TEST_F(RunTest, ExportJsonToStdout) {
+  const Result r =
+      Run({"latency", "export", "--device", "3", "--format", "json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("[\n{\"id\":\"1\","));
+  EXPECT_THAT(r.out, EndsWith("}\n]\n"));
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'),
+            5);  // [, 3 objects, ]
+  EXPECT_EQ(r.err, "exported 3 measurements to standard output\n");
+  ExpectFailure(Run({"latency", "export", "--device", "3", "--format", "xml"}),
+                2, "--format: expected csv or json, got 'xml'");
+}
+
+TEST_F(RunTest, StaircaseTableAndSvg) {
+  const std::string svg = dir_ + "/plot.svg";
+  const Result r =
+      Run({"latency", "staircase", "--device", "rpi4", "--kind", "conv2d",
+           "--depthwise", "--min-ratio", "1.3", "--svg", svg});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const hakd::v1::GetStaircasesRequest sent =
+      server_.service().LastStaircases();
+  EXPECT_DOUBLE_EQ(sent.min_step_ratio(), 1.3);
+  EXPECT_TRUE(sent.filter().depthwise());
+  EXPECT_EQ(sent.filter().kind(), hakd::v1::LAYER_KIND_CONV2D);
+  EXPECT_EQ(r.out,
+            "conv2d 3x3/1 @32x32 (dw): 5 points, channels 8..40\n"
+            "STEP-AT  RATIO  EFFICIENT-WIDTH\n"
+            "     32   1.67               24\n"
+            "efficient widths: 24\n");
+  EXPECT_THAT(ReadFile(svg), HasSubstr("<polyline"));
+  EXPECT_EQ(r.err, "plotted 1 staircases to " + svg + "\n");
+  ExpectFailure(
+      Run({"latency", "staircase", "--device", "rpi4", "--min-ratio", "1"}), 2,
+      "--min-ratio: must be above 1, got 1");
+}
+
+TEST_F(RunTest, Summary) {
+  const Result r = Run({"latency", "summary", "--device", "rpi4"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "device 3 rpi4 (online): aarch64, Cortex-A72, 4 cores, 4 threads, "
+            "libtorch 1.13.1\n"
+            "measurements: 3\n"
+            "\n"
+            "conv2d 3x3/1 @32x32 (dw)\n"
+            "  5 points, channels 8..40, latency 10.0..21.0 us\n"
+            "  steps at 32 (x1.67)\n"
+            "  efficient widths: 24\n");
+  EXPECT_EQ(server_.service().LastStaircases().device(), "3");
+  const Result json = Run({"--json", "latency", "summary", "--device", "rpi4"});
+  ASSERT_EQ(json.code, 0) << json.err;
+  EXPECT_THAT(json.out, StartsWith("{\"device\":{\"id\":\"3\""));
+  EXPECT_THAT(json.out,
+              HasSubstr(",\"staircases\":[{\"kind\":\"LAYER_KIND_CONV2D\""));
+}
+
+}  // namespace
+}  // namespace hakd::cli
