@@ -82,6 +82,21 @@ std::string PrettyNameFromOsRelease(absl::string_view os_release) {
   return "";
 }
 
+std::string BlasLibraryFromMaps(absl::string_view maps) {
+  for (absl::string_view line : absl::StrSplit(maps, '\n')) {
+    const size_t slash = line.find('/');
+    if (slash == absl::string_view::npos) continue;
+    absl::string_view path = line.substr(slash);
+    const size_t base = path.rfind('/');
+    if (path.substr(base).find("blas") != absl::string_view::npos ||
+        path.find("/blas/") != absl::string_view::npos ||
+        path.find("openblas") != absl::string_view::npos) {
+      return std::string(path);
+    }
+  }
+  return "";
+}
+
 hakd::v1::DeviceFacts CollectDeviceFacts(const CallerFacts& caller) {
   hakd::v1::DeviceFacts facts;
   facts.set_hostname(Bounded(HostName()));
@@ -112,6 +127,8 @@ hakd::v1::DeviceFacts CollectDeviceFacts(const CallerFacts& caller) {
   facts.set_accelerator_memory_bytes(caller.accelerator_memory_bytes);
   facts.set_compute_device(caller.compute_device);
   facts.set_agent_version(kAgentVersion);
+  // Which BLAS the dynamic linker picked (after LibTorch is loaded).
+  facts.set_blas_library(Bounded(BlasLibraryFromMaps(ReadFile("/proc/self/maps"))));
   return facts;
 }
 

@@ -27,6 +27,10 @@ struct CallerFacts {
 // Reads the machine's facts (hostname, uname, /proc/cpuinfo, sysconf,
 // /etc/os-release, cpufreq governor) and adds the caller's. A fact that
 // cannot be read stays empty or zero.
+// The first BLAS library in a /proc/PID/maps text (a path containing
+// "blas"), or "" when none is mapped.
+std::string BlasLibraryFromMaps(absl::string_view maps);
+
 hakd::v1::DeviceFacts CollectDeviceFacts(const CallerFacts& caller);
 
 // The machine's host name, empty if unknown.

@@ -60,6 +60,7 @@ std::string DeviceDetails(const hakd::v1::Device& d, int64_t now_unix_ms) {
       {"threads", absl::StrCat(f.threads())},
       {"interop threads", absl::StrCat(f.interop_threads())},
       {"frequency governor", OrDash(f.frequency_governor())},
+      {"blas library", OrDash(f.blas_library())},
       {"agent version", OrDash(f.agent_version())},
   };
   size_t width = 0;

@@ -25,7 +25,7 @@ std::vector<StaircaseStep> FindStaircaseSteps(
   int plateau_start = 0;
   for (int i = 1; i < n; ++i) {
     const int lo = std::max(plateau_start, i - options.window);
-    if (i - lo < 1) continue;
+    if (i - lo < std::max(1, options.min_plateau)) continue;
     // Robust slope: median of the consecutive slopes inside the window, never
     // negative (latency does not fall as layers widen; a fall is noise).
     std::vector<double> slopes;

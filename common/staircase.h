@@ -23,6 +23,10 @@ struct StaircaseOptions {
   double min_step_ratio = 1.15;
   // Points before a candidate used to estimate level and slope. Default 4.
   int window = 4;
+  // Fewest plateau points before a candidate: with fewer the slope is a
+  // guess, and at small widths one channel more is already a large relative
+  // change (8 -> 9 channels is +27% work). Default 3.
+  int min_plateau = 3;
   // Points from the candidate on that must stay above the threshold, so a
   // single slow sample is not a step. Default 3 (fewer at the series' end).
   int persistence = 3;

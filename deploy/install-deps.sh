@@ -10,7 +10,7 @@ PACKAGES=(
   libtorch-dev
   libgtest-dev libgmock-dev
   dataset-fashion-mnist
-  procps
+  procps openssl
 )
 
 missing=()

@@ -7,13 +7,13 @@
 #   run/auth.txt         tokens (admin, reader, agent), created once
 #   run/staircases.svg   latency against channel count
 #   run/*.log            coordinator and agent logs
-# Environment: HAKD_PRESET (default "default"), HAKD_THREADS (default 1),
+# Environment: HAKD_PRESET (default "quick"; "default" is the full grid), HAKD_THREADS (default 1),
 # HAKD_PORT (default 50051).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 build="${HAKD_BUILD_DIR:-$root/build}"
 home="${HAKD_HOME:-$root/run}"
-preset="${HAKD_PRESET:-default}"
+preset="${HAKD_PRESET:-quick}"
 threads="${HAKD_THREADS:-1}"
 port="${HAKD_PORT:-50051}"
 
@@ -34,7 +34,7 @@ if [ ! -s "$home/auth.txt" ]; then
 fi
 
 # The device name: this host's name made valid (a letter first).
-name="$(hostname | tr -c 'A-Za-z0-9._-\n' '-' | cut -c1-60)"
+name="$(hostname | tr -c 'A-Za-z0-9._\n-' '-' | cut -c1-60)"
 case "$name" in [A-Za-z]*) ;; *) name="host-$name" ;; esac
 
 pids=()

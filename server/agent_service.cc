@@ -27,7 +27,8 @@ absl::Status ValidateFacts(const hakd::v1::DeviceFacts& f) {
       {"accelerator", &f.accelerator()},
       {"frequency_governor", &f.frequency_governor()},
       {"compute_device", &f.compute_device()},
-      {"agent_version", &f.agent_version()}};
+      {"agent_version", &f.agent_version()},
+      {"blas_library", &f.blas_library()}};
   for (const auto& [name, value] : fields) {
     if (value->size() > 256) {
       return absl::InvalidArgumentError(
@@ -147,6 +148,15 @@ grpc::Status AgentServiceImpl::HandleBatch(AgentConnection* connection,
     ack->set_duplicate(result.duplicate);
   }
   if (!valid.ok()) {
+    // The agent drops a rejected batch; its sweep items must not wait for it.
+    absl::StatusOr<std::set<int64_t>> failed = store_->FailRejectedItems(
+        connection->device_id(), batch, std::string(valid.message()), NowUnixMs());
+    if (failed.ok() && !failed->empty()) {
+      CommitSummary summary;
+      summary.sweeps_touched = *failed;
+      summary.devices_touched.insert(connection->device_id());
+      sweeps_->OnCommitted(summary);
+    }
     ack->set_code(static_cast<int>(valid.code()));
     ack->set_message(std::string(valid.message()));
     LogLine("hakd-server", absl::StrCat("rejected batch '", batch.batch_id(),

@@ -443,7 +443,20 @@ absl::StatusOr<CommitSummary> LatencyStore::CommitBatches(
                                      &summary.sweeps_touched));
     summary.devices_touched.insert(p.device_id);
   }
-  for (int64_t sweep_id : summary.sweeps_touched) {
+  HAKD_RETURN_IF_ERROR(RefreshSweeps(summary.sweeps_touched, now_ms));
+  for (int64_t device_id : summary.devices_touched) {
+    HAKD_ASSIGN_OR_RETURN(Statement touch, writer_->Prepare(
+        "UPDATE devices SET last_seen_ms = max(last_seen_ms, ?2) WHERE id = ?1"));
+    HAKD_RETURN_IF_ERROR(touch.Bind(1, device_id).Bind(2, now_ms).Run());
+  }
+  HAKD_RETURN_IF_ERROR(txn.Commit());
+  layer_ids_.insert(created.begin(), created.end());
+  return summary;
+}
+
+absl::Status LatencyStore::RefreshSweeps(const std::set<int64_t>& sweeps,
+                                         int64_t now_ms) {
+  for (int64_t sweep_id : sweeps) {
     HAKD_ASSIGN_OR_RETURN(Statement count, writer_->Prepare(
         "UPDATE sweeps SET "
         "measured = (SELECT count(*) FROM sweep_items WHERE sweep_id = ?1 AND state = 1), "
@@ -457,14 +470,43 @@ absl::StatusOr<CommitSummary> LatencyStore::CommitBatches(
                              .Bind(2, int64_t{hakd::v1::Sweep::STATE_DONE})
                              .Bind(3, now_ms).Run());
   }
-  for (int64_t device_id : summary.devices_touched) {
-    HAKD_ASSIGN_OR_RETURN(Statement touch, writer_->Prepare(
-        "UPDATE devices SET last_seen_ms = max(last_seen_ms, ?2) WHERE id = ?1"));
-    HAKD_RETURN_IF_ERROR(touch.Bind(1, device_id).Bind(2, now_ms).Run());
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::set<int64_t>> LatencyStore::FailRejectedItems(
+    int64_t device_id, const MeasurementBatch& batch, const std::string& error,
+    int64_t now_ms) {
+  std::vector<std::pair<int64_t, int64_t>> items;
+  for (const Measurement& m : batch.measurements()) {
+    if (m.sweep_id() > 0) items.emplace_back(m.sweep_id(), m.item_index());
   }
+  for (const hakd::v1::ItemFailure& f : batch.failures()) {
+    if (f.sweep_id() > 0) items.emplace_back(f.sweep_id(), f.item_index());
+  }
+  std::set<int64_t> touched;
+  if (items.empty()) return touched;
+  const std::string message = absl::StrCat("batch rejected: ", error);
+  absl::MutexLock lock(&write_mu_);
+  Transaction txn(writer_.get());
+  HAKD_RETURN_IF_ERROR(txn.Begin());
+  for (const auto& [sweep_id, item_index] : items) {
+    // Only pending items of this device's own sweeps: a batch naming someone
+    // else's sweep changes nothing.
+    HAKD_ASSIGN_OR_RETURN(Statement fail, writer_->Prepare(
+        "UPDATE sweep_items SET state = 2, error = ?4 WHERE sweep_id = ?1 AND "
+        "item_index = ?2 AND state = 0 AND "
+        "(SELECT device_id FROM sweeps WHERE id = ?1) = ?3"));
+    HAKD_RETURN_IF_ERROR(fail.Bind(1, sweep_id).Bind(2, item_index)
+                             .Bind(3, device_id).Bind(4, message).Run());
+    if (writer_->Changes() == 0) continue;
+    touched.insert(sweep_id);
+    HAKD_ASSIGN_OR_RETURN(Statement err, writer_->Prepare(
+        "UPDATE sweeps SET last_error = ?2 WHERE id = ?1"));
+    HAKD_RETURN_IF_ERROR(err.Bind(1, sweep_id).Bind(2, message).Run());
+  }
+  HAKD_RETURN_IF_ERROR(RefreshSweeps(touched, now_ms));
   HAKD_RETURN_IF_ERROR(txn.Commit());
-  layer_ids_.insert(created.begin(), created.end());
-  return summary;
+  return touched;
 }
 
 absl::StatusOr<QueryResult> LatencyStore::QueryMeasurements(

@@ -131,6 +131,13 @@ class LatencyStore {
   absl::StatusOr<CommitSummary> CommitBatches(
       absl::Span<const PendingBatch> batches, int64_t now_ms);
 
+  // Marks as failed, with `error`, the still-pending items of this device's
+  // sweeps that a rejected batch answered, so a sweep never waits for results
+  // the agent will not resend. Returns the sweeps touched.
+  absl::StatusOr<std::set<int64_t>> FailRejectedItems(
+      int64_t device_id, const hakd::v1::MeasurementBatch& batch,
+      const std::string& error, int64_t now_ms);
+
   // Measurements of a device whose layer matches `filter` (ordered by layer,
   // then id), at most `limit`; latest_only keeps the newest per layer.
   absl::StatusOr<QueryResult> QueryMeasurements(
@@ -187,6 +194,10 @@ class LatencyStore {
                                  int64_t now_ms,
                                  std::map<LayerKey, int64_t>* created,
                                  std::set<int64_t>* sweeps_touched)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+
+  // Recounts the sweeps' measured/failed items and finishes complete ones.
+  absl::Status RefreshSweeps(const std::set<int64_t>& sweeps, int64_t now_ms)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
 
   const StoreOptions options_;

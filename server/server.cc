@@ -100,6 +100,8 @@ absl::StatusOr<std::unique_ptr<HakdServer>> HakdServer::BuildAndStart(
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIME_MS, 20000);
   builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 10000);
+  // A second coordinator on the same port must fail, not share it.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   // Services are registered here and only here.
   builder.RegisterService(s->agent_service_.get());
   builder.RegisterService(s->latency_service_.get());

@@ -37,6 +37,7 @@ absl::Status ValidateTimingOptions(const TimingOptions& o) {
     return OutOfRange("max_seconds_per_layer", o.max_seconds_per_layer,
                       "in (0, 3600]");
   }
+  if (!(o.stable_cv >= 0)) return OutOfRange("stable_cv", o.stable_cv, ">= 0");
   if (!(o.settle_tolerance >= 0) || o.max_settle_runs < 0 ||
       !(o.max_settle_seconds >= 0)) {
     return absl::InvalidArgumentError("settle limits must not be negative");
@@ -138,13 +139,25 @@ absl::StatusOr<LayerTiming> RunTimingProtocol(TimeRunsFn time_runs,
   const int max_samples = std::max(options.max_samples, options.min_samples);
   std::vector<double> samples_us;
   samples_us.reserve(std::min(max_samples, 1024));
+  // Running sums give the coefficient of variation after every sample.
+  double sum = 0, sum_sq = 0;
+  auto stable = [&] {
+    const double n = static_cast<double>(samples_us.size());
+    if (options.stable_cv <= 0 || n < 2 || sum <= 0) return false;
+    const double mean = sum / n;
+    const double var = std::max(0.0, (sum_sq - n * mean * mean) / (n - 1));
+    return std::sqrt(var) <= options.stable_cv * mean;
+  };
   while (static_cast<int>(samples_us.size()) < options.min_samples ||
-         (static_cast<int>(samples_us.size()) < max_samples &&
+         (!stable() && static_cast<int>(samples_us.size()) < max_samples &&
           elapsed() <= options.max_seconds_per_layer)) {
     absl::StatusOr<double> t = time_runs(runs);
     if (!t.ok()) return t.status();
     timed += *t;
-    samples_us.push_back(*t * 1e6 / static_cast<double>(runs));
+    const double us = *t * 1e6 / static_cast<double>(runs);
+    samples_us.push_back(us);
+    sum += us;
+    sum_sq += us * us;
   }
   return SummarizeSamples(std::move(samples_us), static_cast<int>(runs), timed);
 }

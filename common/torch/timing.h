@@ -29,6 +29,11 @@ struct TimingOptions {
   int min_samples = 15;
   // Samples never exceeded. Default 200.
   int max_samples = 200;
+  // Once min_samples are taken, sampling stops as soon as their coefficient
+  // of variation (stddev / mean) is at most this: a steady layer needs no
+  // more, a noisy one keeps sampling up to max_samples or the time budget.
+  // 0 disables the early stop. Default 0.05.
+  double stable_cv = 0.05;
   // Sampling stops once the layer has used this long (keeping at least
   // min_samples). Default 2.0.
   double max_seconds_per_layer = 2.0;
@@ -71,8 +76,8 @@ inline constexpr int kMaxRunsPerSample = 1 << 26;
 // per run settles, doubling of the inner loop until a sample lasts
 // min_sample_ms (the shorter of two tries at each length, so one disturbed
 // sample cannot end the growth), then samples until min_samples are taken
-// and either
-// max_samples are taken or the layer used max_seconds_per_layer. The first
+// and either their coefficient of variation is at most stable_cv, or
+// max_samples are taken, or the layer used max_seconds_per_layer. The first
 // error of time_runs is returned as is.
 absl::StatusOr<LayerTiming> RunTimingProtocol(TimeRunsFn time_runs,
                                               const TimingOptions& options);

@@ -57,3 +57,21 @@ TEST(DeviceFactsTest, PrettyNameFromOsRelease) {
 
 }  // namespace
 }  // namespace hakd::agent
+
+namespace hakd::agent {
+namespace {
+
+TEST(BlasLibraryTest, FindsTheMappedBlas) {
+  const char* maps =
+      "7f00-7f01 r-xp 00000000 08:01 1 /usr/lib/x86_64-linux-gnu/libgomp.so.1\n"
+      "7f02-7f03 r-xp 00000000 08:01 2 /usr/lib/x86_64-linux-gnu/blas/libblas.so.3\n"
+      "7f04-7f05 rw-p 00000000 00:00 0 [heap]\n";
+  EXPECT_EQ(BlasLibraryFromMaps(maps), "/usr/lib/x86_64-linux-gnu/blas/libblas.so.3");
+  EXPECT_EQ(BlasLibraryFromMaps(
+                "1-2 r-xp 0 0:0 3 /usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3\n"),
+            "/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3");
+  EXPECT_EQ(BlasLibraryFromMaps("1-2 r-xp 0 0:0 1 /usr/lib/libc.so.6\n"), "");
+}
+
+}  // namespace
+}  // namespace hakd::agent

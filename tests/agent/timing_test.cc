@@ -32,17 +32,37 @@ TEST(TimingProtocolTest, GrowsInnerLoopUntilSampleReachesMinimum) {
   EXPECT_DOUBLE_EQ(t->p10_us, 10.0);
   EXPECT_DOUBLE_EQ(t->p90_us, 10.0);
   EXPECT_NEAR(t->stddev_us, 0.0, 1e-9);
-  // 200 samples of 1.28 ms fit well inside the 2 s budget.
-  EXPECT_EQ(t->samples, 200);
-  EXPECT_EQ(t->samples_us.size(), 200u);
+  // A perfectly steady device is stable at once: min_samples suffice.
+  EXPECT_EQ(t->samples, 15);
+  EXPECT_EQ(t->samples_us.size(), 15u);
   // Warm-up: 3 runs, then one settling run that agrees with the last.
   ASSERT_GE(device.calls.size(), 4u);
   for (int i = 0; i < 4; ++i) EXPECT_EQ(device.calls[i], 1) << i;
   // Calibration times each loop length twice.
   EXPECT_NEAR(t->total_timed_seconds,
               4 * 10e-6 + 2 * (1 + 2 + 4 + 8 + 16 + 32 + 64 + 128) * 10e-6 +
-                  200 * 128 * 10e-6,
+                  15 * 128 * 10e-6,
               1e-9);
+}
+
+TEST(TimingProtocolTest, NoisyLayerKeepsSamplingSteadyOneStopsEarly) {
+  // Alternating 10 us and 20 us per run: a coefficient of variation near 0.35.
+  struct Noisy {
+    int n = 0;
+    absl::StatusOr<double> operator()(int64_t runs) {
+      return (++n % 2 ? 10e-6 : 20e-6) * static_cast<double>(runs);
+    }
+  } noisy;
+  TimingOptions options;
+  options.min_sample_ms = 0.01;
+  options.max_samples = 60;
+  absl::StatusOr<LayerTiming> t = RunTimingProtocol(std::ref(noisy), options);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->samples, 60);
+  options.stable_cv = 0.5;  // a looser gate accepts it at min_samples
+  t = RunTimingProtocol(std::ref(noisy), options);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->samples, options.min_samples);
 }
 
 TEST(TimingProtocolTest, TimeBudgetStopsSamplingButKeepsMinimum) {
@@ -51,6 +71,7 @@ TEST(TimingProtocolTest, TimeBudgetStopsSamplingButKeepsMinimum) {
   TimingOptions options;
   options.max_seconds_per_layer = 0.05;
   options.min_samples = 15;
+  options.stable_cv = 0;  // never stable early: only the budget stops it
   absl::StatusOr<LayerTiming> t = RunTimingProtocol(std::ref(slow), options);
   ASSERT_TRUE(t.ok()) << t.status();
   EXPECT_EQ(t->runs_per_sample, 1);

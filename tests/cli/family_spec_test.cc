@@ -117,7 +117,11 @@ INSTANTIATE_TEST_SUITE_P(
         BadSpec{"linear:c=8:res=8", "'res' does not apply to linear"},
         BadSpec{"maxpool:k=2:c=8:res=8:g=2", "'g' does not apply to maxpool"},
         BadSpec{"bnrelu:c=8:res=8:s=2", "'s' does not apply to bnrelu"},
-        BadSpec{"bnrelu:c=8:res=8:dw", "'dw' does not apply to bnrelu"}));
+        BadSpec{"bnrelu:c=8:res=8:dw", "'dw' does not apply to bnrelu"}),
+    // Stable names for CTest (the default prints the parameter's bytes).
+    [](const ::testing::TestParamInfo<BadSpec>& info) {
+      return "Case" + std::to_string(info.index);
+    });
 
 }  // namespace
 }  // namespace hakd::cli

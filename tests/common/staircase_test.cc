@@ -51,6 +51,14 @@ TEST(StaircaseTest, SmoothQuadraticGrowthHasNoSteps) {
   EXPECT_TRUE(FindStaircaseSteps(ch, lat).empty());
 }
 
+TEST(StaircaseTest, ComputeBoundGrowthAtSmallWidthsIsNotAStep) {
+  // Latency proportional to work from 8 channels: +27% from 8 to 9.
+  const std::vector<int> ch = Range(8, 40);
+  std::vector<double> lat;
+  for (int c : ch) lat.push_back(2.0 * c * c);
+  EXPECT_TRUE(FindStaircaseSteps(ch, lat).empty());
+}
+
 TEST(StaircaseTest, SingleOutlierIsNotAStep) {
   const std::vector<int> ch = Range(8, 64);
   std::vector<double> lat(ch.size(), 100.0);

@@ -308,3 +308,43 @@ TEST(SchemaMigrationTest, RefusesNewerSchemaAndNonDatabaseFiles) {
 
 }  // namespace
 }  // namespace hakd
+
+namespace hakd {
+namespace {
+
+TEST(FailRejectedItemsTest, PendingItemsOfOwnSweepsFailAndTheSweepCanFinish) {
+  StoreOptions options;
+  options.path = hakd::testing::MakeTempDir() + "/f.db";
+  options.synchronous_full = false;
+  auto store = LatencyStore::Open(options);
+  ASSERT_TRUE(store.ok());
+  const int64_t mine = (*store)->RegisterDevice("mine", {}, 1)->id;
+  const int64_t other = (*store)->RegisterDevice("other", {}, 1)->id;
+  std::vector<hakd::v1::LayerSpec> layers = {hakd::testing::ConvLayer(8, 8),
+                                             hakd::testing::ConvLayer(9, 8)};
+  auto sweep = (*store)->CreateSweep(mine, "custom", {}, layers, 8, 1);
+  ASSERT_TRUE(sweep.ok());
+  hakd::v1::MeasurementBatch rejected;
+  rejected.set_batch_id("r-1");
+  for (int i = 0; i < 2; ++i) {
+    auto m = hakd::testing::MeasurementOf(layers[i], 5);
+    m.set_sweep_id(sweep->id);
+    m.set_item_index(i);
+    *rejected.add_measurements() = m;
+  }
+  // Another device naming this sweep changes nothing.
+  auto none = (*store)->FailRejectedItems(other, rejected, "bad", 2);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+  EXPECT_EQ((*store)->GetSweep(sweep->id)->failed, 0);
+  auto touched = (*store)->FailRejectedItems(mine, rejected, "groups bad", 3);
+  ASSERT_TRUE(touched.ok()) << touched.status();
+  EXPECT_EQ(touched->count(sweep->id), 1u);
+  auto s = (*store)->GetSweep(sweep->id);
+  EXPECT_EQ(s->failed, 2);
+  EXPECT_EQ(s->state, hakd::v1::Sweep::STATE_DONE);
+  EXPECT_EQ(s->last_error, "batch rejected: groups bad");
+}
+
+}  // namespace
+}  // namespace hakd
