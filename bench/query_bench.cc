@@ -4,6 +4,7 @@
 //
 // Usage: hakd-bench-query --populate PATH [--rows 1000000] [--devices 4]
 //        hakd-bench-query --server ADDR --token-file F [--queries 2000]
+//        hakd-bench-query --direct PATH [--queries 2000]   (no gRPC)
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
@@ -59,6 +60,46 @@ int Populate(const std::string& path, int64_t rows, int devices) {
   return 0;
 }
 
+// The exact-shape filter of a synthetic measurement's layer.
+hakd::v1::LayerFilter ExactFilter(const hakd::v1::LayerSpec& l) {
+  hakd::v1::LayerFilter f;
+  f.set_kind(l.kind());
+  f.set_batch(l.batch());
+  f.set_in_channels(l.in_channels());
+  f.set_out_channels(l.out_channels());
+  f.set_height(l.height());
+  f.set_width(l.width());
+  f.set_kernel(l.kernel());
+  f.set_stride(l.stride());
+  f.set_padding(l.padding());
+  f.set_groups(l.groups());
+  f.set_dtype(l.dtype());
+  return f;
+}
+
+// The same queries straight on the store (no gRPC), to split the cost.
+int Direct(const std::string& path, int queries) {
+  StoreOptions options;
+  options.path = path;
+  auto store = LatencyStore::Open(options);
+  if (!store.ok()) return 1;
+  std::mt19937_64 rng(99);
+  std::vector<double> latencies;
+  for (int i = 0; i < queries + 50; ++i) {
+    hakd::v1::Measurement m = SyntheticMeasurement(&rng, kDistinctLayers);
+    const auto t0 = Clock::now();
+    auto device = (*store)->FindDevice(absl::StrCat("board", i % 4));
+    if (!device.ok()) return 1;
+    auto r = (*store)->QueryMeasurements(device->id, ExactFilter(m.layer()), 1000, false);
+    const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+    if (!r.ok()) return 1;
+    if (i >= 50) latencies.push_back(ms);
+  }
+  std::printf("store_query_p50_ms: %.3f\n", Quantile(latencies, 0.5));
+  std::printf("store_query_p99_ms: %.3f\n", Quantile(latencies, 0.99));
+  return 0;
+}
+
 int Query(const std::string& server, const std::string& token_file, int queries) {
   auto token = ReadTokenFile(token_file);
   if (!token.ok()) {
@@ -78,18 +119,7 @@ int Query(const std::string& server, const std::string& token_file, int queries)
     const hakd::v1::LayerSpec& l = m.layer();
     hakd::v1::QueryMeasurementsRequest req;
     req.set_device(absl::StrCat("board", i % 4));
-    auto* f = req.mutable_filter();
-    f->set_kind(l.kind());
-    f->set_batch(l.batch());
-    f->set_in_channels(l.in_channels());
-    f->set_out_channels(l.out_channels());
-    f->set_height(l.height());
-    f->set_width(l.width());
-    f->set_kernel(l.kernel());
-    f->set_stride(l.stride());
-    f->set_padding(l.padding());
-    f->set_groups(l.groups());
-    f->set_dtype(l.dtype());
+    *req.mutable_filter() = ExactFilter(l);
     grpc::ClientContext ctx;
     AddBearerToken(&ctx, *token);
     hakd::v1::QueryMeasurementsResponse resp;
@@ -123,6 +153,10 @@ int Query(const std::string& server, const std::string& token_file, int queries)
 int main(int argc, char** argv) {
   using namespace hakd::bench;
   const std::string populate = FlagValue(argc, argv, "populate", "");
+  const std::string direct = FlagValue(argc, argv, "direct", "");
+  if (!direct.empty()) {
+    return Direct(direct, std::stoi(FlagValue(argc, argv, "queries", "2000")));
+  }
   if (!populate.empty()) {
     return Populate(populate, std::stoll(FlagValue(argc, argv, "rows", "1000000")),
                     std::stoi(FlagValue(argc, argv, "devices", "4")));

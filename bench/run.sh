@@ -59,5 +59,7 @@ case "$name" in
     "$build/bench/hakd-bench-query" --populate "$work/q.db" --rows 1000000 --devices 4
     start_server "$work/q.db"
     "$build/bench/hakd-bench-query" --server "127.0.0.1:$port" --token-file "$work/token" "$@"
+    kill "$server_pid"; wait "$server_pid" 2>/dev/null || true; server_pid=""
+    "$build/bench/hakd-bench-query" --direct "$work/q.db" "$@"
     ;;
 esac

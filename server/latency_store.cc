@@ -30,22 +30,27 @@ constexpr char kMeasurementColumns[] =
     "m.stddev_us, m.samples, m.runs_per_sample, m.measured_ms, m.received_ms, "
     "m.run_id, m.sweep_id, m.item_index";
 
+// Reads the eleven layer columns (kind .. dtype, in schema order) starting
+// at column `first`.
+void ReadLayerColumns(const Statement& s, int first, LayerSpec* l) {
+  l->set_kind(static_cast<hakd::v1::LayerKind>(s.ColumnInt(first)));
+  l->set_batch(s.ColumnInt(first + 1));
+  l->set_in_channels(s.ColumnInt(first + 2));
+  l->set_out_channels(s.ColumnInt(first + 3));
+  l->set_height(s.ColumnInt(first + 4));
+  l->set_width(s.ColumnInt(first + 5));
+  l->set_kernel(s.ColumnInt(first + 6));
+  l->set_stride(s.ColumnInt(first + 7));
+  l->set_padding(s.ColumnInt(first + 8));
+  l->set_groups(s.ColumnInt(first + 9));
+  l->set_dtype(static_cast<hakd::v1::DType>(s.ColumnInt(first + 10)));
+}
+
 Measurement RowToMeasurement(const Statement& s) {
   Measurement m;
   m.set_id(s.ColumnInt(0));
   m.set_device_id(s.ColumnInt(1));
-  LayerSpec* l = m.mutable_layer();
-  l->set_kind(static_cast<hakd::v1::LayerKind>(s.ColumnInt(2)));
-  l->set_batch(s.ColumnInt(3));
-  l->set_in_channels(s.ColumnInt(4));
-  l->set_out_channels(s.ColumnInt(5));
-  l->set_height(s.ColumnInt(6));
-  l->set_width(s.ColumnInt(7));
-  l->set_kernel(s.ColumnInt(8));
-  l->set_stride(s.ColumnInt(9));
-  l->set_padding(s.ColumnInt(10));
-  l->set_groups(s.ColumnInt(11));
-  l->set_dtype(static_cast<hakd::v1::DType>(s.ColumnInt(12)));
+  ReadLayerColumns(s, 2, m.mutable_layer());
   m.set_backend(s.ColumnText(13));
   m.set_threads(s.ColumnInt(14));
   m.set_median_us(s.ColumnDouble(15));
@@ -149,6 +154,12 @@ absl::StatusOr<std::unique_ptr<LatencyStore>> LatencyStore::Open(
 
 LatencyStore::~LatencyStore() = default;
 
+absl::Status LatencyStore::TuneConnection(SqliteDb* db) const {
+  HAKD_RETURN_IF_ERROR(
+      db->Exec(absl::StrCat("PRAGMA mmap_size = ", options_.mmap_bytes)));
+  return db->Exec(absl::StrCat("PRAGMA cache_size = -", options_.cache_kib));
+}
+
 absl::Status LatencyStore::Init() {
   absl::MutexLock lock(&write_mu_);
   HAKD_ASSIGN_OR_RETURN(writer_, SqliteDb::Open(
@@ -163,6 +174,7 @@ absl::Status LatencyStore::Init() {
                                          ? "PRAGMA synchronous = FULL"
                                          : "PRAGMA synchronous = NORMAL"));
   HAKD_RETURN_IF_ERROR(writer_->Exec("PRAGMA foreign_keys = ON"));
+  HAKD_RETURN_IF_ERROR(TuneConnection(writer_.get()));
   HAKD_RETURN_IF_ERROR(MigrateSchema(writer_.get()));
   HAKD_ASSIGN_OR_RETURN(schema_version_, writer_->QueryInt("PRAGMA user_version"));
   absl::MutexLock rlock(&readers_mu_);
@@ -171,6 +183,7 @@ absl::Status LatencyStore::Init() {
     HAKD_ASSIGN_OR_RETURN(reader, SqliteDb::Open(
         options_.path, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX,
         options_.busy_timeout_ms));
+    HAKD_RETURN_IF_ERROR(TuneConnection(reader.get()));
     idle_readers_.push_back(std::move(reader));
   }
   return absl::OkStatus();
@@ -685,18 +698,7 @@ absl::StatusOr<std::vector<SweepChunk>> LatencyStore::PendingChunks(int64_t swee
     }
     hakd::v1::TaskItem& item = out.back().pending_items.emplace_back();
     item.set_item_index(st.ColumnInt(1));
-    LayerSpec* l = item.mutable_layer();
-    l->set_kind(static_cast<hakd::v1::LayerKind>(st.ColumnInt(2)));
-    l->set_batch(st.ColumnInt(3));
-    l->set_in_channels(st.ColumnInt(4));
-    l->set_out_channels(st.ColumnInt(5));
-    l->set_height(st.ColumnInt(6));
-    l->set_width(st.ColumnInt(7));
-    l->set_kernel(st.ColumnInt(8));
-    l->set_stride(st.ColumnInt(9));
-    l->set_padding(st.ColumnInt(10));
-    l->set_groups(st.ColumnInt(11));
-    l->set_dtype(static_cast<hakd::v1::DType>(st.ColumnInt(12)));
+    ReadLayerColumns(st, 2, item.mutable_layer());
   }
   return out;
 }

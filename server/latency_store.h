@@ -39,6 +39,11 @@ struct StoreOptions {
   int reader_connections = 4;
   // How long a connection waits on a lock before failing. Default 5000 ms.
   int busy_timeout_ms = 5000;
+  // Bytes of the file each connection reads through mmap instead of read
+  // syscalls (PRAGMA mmap_size). Default 1 GiB; 0 disables.
+  int64_t mmap_bytes = int64_t{1} << 30;
+  // Page cache per connection in KiB (PRAGMA cache_size). Default 16384.
+  int cache_kib = 16384;
 };
 
 // A device row.
@@ -177,6 +182,8 @@ class LatencyStore {
 
   explicit LatencyStore(const StoreOptions& options) : options_(options) {}
   absl::Status Init();
+  // Applies the memory settings of options_ to one connection.
+  absl::Status TuneConnection(SqliteDb* db) const;
   Reader AcquireReader();
 
   // Looks up (and when `create`, inserts) a layer's id on the writer.

@@ -39,7 +39,42 @@ absl::Status ValidateSettings(const hakd::v1::MeasurementSettings& s) {
 
 SweepManager::SweepManager(LatencyStore* store, AgentRegistry* registry,
                            SweepManagerOptions options)
-    : store_(store), registry_(registry), options_(options) {}
+    : store_(store), registry_(registry), options_(options) {
+  dispatcher_ = std::thread([this] { DispatchLoop(); });
+}
+
+SweepManager::~SweepManager() {
+  {
+    absl::MutexLock lock(&queue_mu_);
+    stopping_ = true;
+  }
+  dispatcher_.join();
+}
+
+void SweepManager::DispatchLoop() {
+  while (true) {
+    std::set<int64_t> sweeps, devices;
+    {
+      absl::MutexLock lock(&queue_mu_);
+      queue_mu_.Await(absl::Condition(
+          +[](SweepManager* m) ABSL_EXCLUSIVE_LOCKS_REQUIRED(m->queue_mu_) {
+            return m->stopping_ || !m->queued_sweeps_.empty() ||
+                   !m->queued_devices_.empty();
+          },
+          this));
+      if (queued_sweeps_.empty() && queued_devices_.empty()) return;
+      sweeps.swap(queued_sweeps_);
+      devices.swap(queued_devices_);
+    }
+    const int64_t now = NowUnixMs();
+    for (int64_t sweep_id : sweeps) {
+      absl::StatusOr<SweepRecord> s = store_->GetSweep(sweep_id);
+      if (s.ok()) RecordProgress(sweep_id, now, s->measured + s->failed);
+    }
+    for (int64_t device_id : devices) Pump(device_id);
+    NotifyChange();
+  }
+}
 
 absl::StatusOr<SweepRecord> SweepManager::Start(
     const DeviceRecord& device, const hakd::v1::StartSweepRequest& request) {
@@ -143,13 +178,10 @@ void SweepManager::OnAgentIdle(const std::shared_ptr<AgentConnection>& connectio
 }
 
 void SweepManager::OnCommitted(const CommitSummary& summary) {
-  const int64_t now = NowUnixMs();
-  for (int64_t sweep_id : summary.sweeps_touched) {
-    absl::StatusOr<SweepRecord> s = store_->GetSweep(sweep_id);
-    if (s.ok()) RecordProgress(sweep_id, now, s->measured + s->failed);
-  }
-  for (int64_t device_id : summary.devices_touched) Pump(device_id);
-  NotifyChange();
+  absl::MutexLock lock(&queue_mu_);
+  queued_sweeps_.insert(summary.sweeps_touched.begin(), summary.sweeps_touched.end());
+  queued_devices_.insert(summary.devices_touched.begin(),
+                         summary.devices_touched.end());
 }
 
 void SweepManager::NotifyChange() {

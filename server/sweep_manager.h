@@ -12,6 +12,8 @@
 #include <cstdint>
 #include <deque>
 #include <map>
+#include <set>
+#include <thread>
 #include <utility>
 
 #include "absl/base/thread_annotations.h"
@@ -40,6 +42,8 @@ class SweepManager {
  public:
   SweepManager(LatencyStore* store, AgentRegistry* registry,
                SweepManagerOptions options);
+  // Finishes queued dispatch work, then stops the dispatch thread.
+  ~SweepManager();
 
   // Plans and stores a sweep for `device`, then dispatches if it is online.
   absl::StatusOr<SweepRecord> Start(const DeviceRecord& device,
@@ -52,7 +56,9 @@ class SweepManager {
   // An agent reported it holds no task: forget what was sent and pump again,
   // so a task lost on the way is sent again.
   void OnAgentIdle(const std::shared_ptr<AgentConnection>& connection);
-  // After a group commit: update rates, pump the devices, wake watchers.
+  // After a group commit: queues rate updates and pumps for the dispatch
+  // thread and returns at once, so the committer never waits on a slow
+  // agent's stream or on dispatch queries.
   void OnCommitted(const CommitSummary& summary);
   // Wakes watchers (a device came or went).
   void NotifyChange();
@@ -70,6 +76,8 @@ class SweepManager {
   void RecordProgress(int64_t sweep_id, int64_t now_ms, int done)
       ABSL_LOCKS_EXCLUDED(mu_);
   double Rate(int64_t sweep_id) const ABSL_LOCKS_EXCLUDED(mu_);
+  // The dispatch thread: drains queued sweeps and devices.
+  void DispatchLoop();
 
   LatencyStore* const store_;
   AgentRegistry* const registry_;
@@ -83,6 +91,12 @@ class SweepManager {
   // Recent (time, items finished) per sweep, for the rate shown to users.
   std::map<int64_t, std::deque<std::pair<int64_t, int>>> progress_
       ABSL_GUARDED_BY(mu_);
+
+  absl::Mutex queue_mu_;
+  std::set<int64_t> queued_sweeps_ ABSL_GUARDED_BY(queue_mu_);
+  std::set<int64_t> queued_devices_ ABSL_GUARDED_BY(queue_mu_);
+  bool stopping_ ABSL_GUARDED_BY(queue_mu_) = false;
+  std::thread dispatcher_;
 };
 
 }  // namespace hakd
