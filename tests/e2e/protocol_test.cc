@@ -3,6 +3,7 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <grpcpp/grpcpp.h>
 
+#include <chrono>
 #include <cmath>
 #include <future>
 
@@ -202,6 +203,48 @@ TEST_F(ProtocolTest, FirstMessageMustBeHelloAndNamesAreChecked) {
   grpc::Status st = stream->Finish();
   EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(st.error_message().find("hello.name"), std::string::npos);
+}
+
+TEST_F(ProtocolTest, SilentAgentGoesOfflineAndKeepsItsIdWhenBack) {
+  auto online = [&](const std::string& name) {
+    grpc::ClientContext ctx;
+    AddBearerToken(&ctx, farm_.Token("reader"));
+    hakd::v1::GetDeviceRequest req;
+    req.set_device(name);
+    hakd::v1::Device device;
+    EXPECT_TRUE(latency_stub_->GetDevice(&ctx, req, &device).ok());
+    return std::make_pair(device.online(), device.id());
+  };
+  int64_t first_id = 0;
+  {
+    grpc::ClientContext ctx;
+    // Fail fast, not hang, should the coordinator never end the stream.
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(15));
+    auto stream = Open(&ctx, "agent", "quietboard");
+    CoordinatorMessage welcome;
+    ASSERT_TRUE(stream->Read(&welcome));
+    first_id = welcome.welcome().device_id();
+    EXPECT_EQ(welcome.welcome().heartbeat_timeout_ms(), 3000);
+    EXPECT_TRUE(online("quietboard").first);
+    // No heartbeat: after the 3 s timeout the coordinator ends the stream.
+    const auto start = std::chrono::steady_clock::now();
+    CoordinatorMessage msg;
+    while (stream->Read(&msg)) {
+    }
+    const double waited =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    EXPECT_GE(waited, 2.0);
+    EXPECT_LT(waited, 10.0);
+    EXPECT_FALSE(online("quietboard").first);
+    stream->Finish();
+  }
+  grpc::ClientContext ctx;
+  auto stream = Open(&ctx, "agent", "quietboard");
+  CoordinatorMessage welcome;
+  ASSERT_TRUE(stream->Read(&welcome));
+  EXPECT_EQ(welcome.welcome().device_id(), first_id);
+  EXPECT_EQ(online("quietboard"), std::make_pair(true, first_id));
+  ctx.TryCancel();
 }
 
 TEST_F(ProtocolTest, QueriesValidateTheirInput) {
