@@ -67,12 +67,25 @@ grpc::Status AgentServiceImpl::Connect(
     return ToGrpcStatus(st);
   }
   const int64_t now = NowUnixMs();
-  absl::StatusOr<DeviceRecord> device =
-      store_->RegisterDevice(hello.name(), hello.facts(), now);
-  if (!device.ok()) return ToGrpcStatus(device.status());
   const std::string fingerprint =
       absl::StrCat(hello.facts().hostname(), "/", hello.facts().arch(), "/",
                    hello.facts().cpu_model());
+  // Refuse a second machine using a connected device's name before its facts
+  // could overwrite the device's (Attach checks again, race-free).
+  if (absl::StatusOr<DeviceRecord> known = store_->FindDevice(hello.name());
+      known.ok()) {
+    std::shared_ptr<AgentConnection> current = registry_->Find(known->id);
+    if (current != nullptr && current->fingerprint() != fingerprint) {
+      return grpc::Status(
+          grpc::StatusCode::ALREADY_EXISTS,
+          absl::StrCat("device name '", hello.name(),
+                       "' is already connected from another machine (",
+                       current->fingerprint(), "); give this agent another --name"));
+    }
+  }
+  absl::StatusOr<DeviceRecord> device =
+      store_->RegisterDevice(hello.name(), hello.facts(), now);
+  if (!device.ok()) return ToGrpcStatus(device.status());
   auto conn = std::make_shared<AgentConnection>(device->id, device->name,
                                                 fingerprint, context, stream);
   conn->Touch(now);

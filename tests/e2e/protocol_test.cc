@@ -247,6 +247,28 @@ TEST_F(ProtocolTest, SilentAgentGoesOfflineAndKeepsItsIdWhenBack) {
   ctx.TryCancel();
 }
 
+TEST_F(ProtocolTest, SecondMachineWithTheSameNameIsRefusedWithoutTouchingTheDevice) {
+  grpc::ClientContext first_ctx;
+  auto first = Open(&first_ctx, "agent", "twin");
+  CoordinatorMessage welcome;
+  ASSERT_TRUE(first->Read(&welcome));
+  grpc::ClientContext ctx;
+  AddBearerToken(&ctx, farm_.Token("agent"));
+  auto second = agent_stub_->Connect(&ctx);
+  AgentMessage hello;
+  hello.mutable_hello()->set_name("twin");
+  hello.mutable_hello()->mutable_facts()->set_hostname("other-host");
+  hello.mutable_hello()->mutable_facts()->set_arch("aarch64");
+  second->Write(hello);
+  CoordinatorMessage reply;
+  EXPECT_FALSE(second->Read(&reply));
+  grpc::Status st = second->Finish();
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::ALREADY_EXISTS);
+  EXPECT_NE(st.error_message().find("another machine"), std::string::npos);
+  EXPECT_EQ(farm_.SqlInt("SELECT count(*) FROM devices WHERE facts_json LIKE '%aarch64%'"), 0);
+  first_ctx.TryCancel();
+}
+
 TEST_F(ProtocolTest, QueriesValidateTheirInput) {
   grpc::ClientContext ctx;
   AddBearerToken(&ctx, farm_.Token("reader"));
