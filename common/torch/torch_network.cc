@@ -1,0 +1,270 @@
+// Builds PlainNetwork modules with LibTorch. Includes no protobuf header (see
+// torch_network.h).
+#include "common/torch/torch_network.h"
+
+#include <ATen/ATen.h>
+#include <c10/util/Exception.h>
+#include <torch/nn/functional/pooling.h>
+#include <torch/nn/modules/activation.h>
+#include <torch/nn/modules/conv.h>
+#include <torch/nn/modules/pooling.h>
+#include <torch/utils.h>
+
+#include <exception>
+#include <new>
+#include <utility>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "common/torch/torch_network_module.h"
+#include "common/torch/torch_runtime.h"
+
+namespace hakd {
+namespace {
+
+namespace nn = torch::nn;
+
+nn::Conv2d Conv(int in, int out, int kernel, int stride, int groups) {
+  return nn::Conv2d(nn::Conv2dOptions(in, out, kernel)
+                        .stride(stride)
+                        .padding(kernel / 2)
+                        .groups(groups)
+                        .bias(false));
+}
+
+template <typename Seq>
+void AddBnRelu(Seq& seq, int channels) {
+  seq->push_back(nn::BatchNorm2d(channels));
+  seq->push_back(nn::ReLU());
+}
+
+// A k x k convolution in -> out realised as `cheap` (not a bottleneck type):
+// plain, or grouped k x k keeping `in`, BN-ReLU, 1x1 to out.
+void AddKxK(nn::Sequential& seq, const PlainBlock& b, int in, int out,
+            int kernel, int stride) {
+  if (b.cheap == PlainBlock::Cheap::kStandard) {
+    seq->push_back(Conv(in, out, kernel, stride, 1));
+    return;
+  }
+  const int groups =
+      b.cheap == PlainBlock::Cheap::kGrouped ? b.groups : in;  // depthwise
+  seq->push_back(Conv(in, in, kernel, stride, groups));
+  AddBnRelu(seq, in);
+  seq->push_back(Conv(in, out, 1, 1, 1));
+}
+
+// Pre-activation residual block; the shortcut takes the pre-activated input
+// where the shape changes, the raw input otherwise.
+class ResidualImpl : public nn::Module {
+ public:
+  ResidualImpl(const PlainBlock& b, int in) {
+    bn1_ = register_module("bn1", nn::BatchNorm2d(in));
+    body_ = nn::Sequential();
+    if (b.cheap == PlainBlock::Cheap::kBottleneck ||
+        b.cheap == PlainBlock::Cheap::kBottleneckGrouped) {
+      const int narrow = b.out_channels / b.bottleneck;
+      const int groups =
+          b.cheap == PlainBlock::Cheap::kBottleneckGrouped ? b.groups : 1;
+      body_->push_back(Conv(in, narrow, 1, 1, 1));
+      AddBnRelu(body_, narrow);
+      body_->push_back(Conv(narrow, narrow, b.kernel, b.stride, groups));
+      AddBnRelu(body_, narrow);
+      body_->push_back(Conv(narrow, b.out_channels, 1, 1, 1));
+    } else {
+      AddKxK(body_, b, in, b.mid_channels, b.kernel, b.stride);
+      AddBnRelu(body_, b.mid_channels);
+      AddKxK(body_, b, b.mid_channels, b.out_channels, b.kernel, 1);
+    }
+    body_ = register_module("body", body_);
+    if (in != b.out_channels || b.stride != 1) {
+      shortcut_ = register_module("shortcut",
+                                  Conv(in, b.out_channels, 1, b.stride, 1));
+    }
+  }
+
+  torch::Tensor forward(const torch::Tensor& x) {
+    torch::Tensor a = torch::relu(bn1_->forward(x));
+    torch::Tensor out = body_->forward(a);
+    return out + (shortcut_ ? shortcut_->forward(a) : x);
+  }
+
+ private:
+  nn::BatchNorm2d bn1_{nullptr};
+  nn::Sequential body_{nullptr};
+  nn::Conv2d shortcut_{nullptr};
+};
+TORCH_MODULE(Residual);
+
+// DenseNet-BC layer: its output is concatenated to its input.
+class DenseImpl : public nn::Module {
+ public:
+  DenseImpl(const PlainBlock& b, int in) {
+    nn::Sequential body;
+    AddBnRelu(body, in);
+    body->push_back(Conv(in, b.bottleneck_channels, 1, 1, 1));
+    AddBnRelu(body, b.bottleneck_channels);
+    AddKxK(body, b, b.bottleneck_channels, b.growth, 3, 1);
+    body_ = register_module("body", body);
+  }
+
+  torch::Tensor forward(const torch::Tensor& x) {
+    return torch::cat({x, body_->forward(x)}, 1);
+  }
+
+ private:
+  nn::Sequential body_{nullptr};
+};
+TORCH_MODULE(Dense);
+
+// A Sequential with a plain forward, so that it can sit inside another.
+class ChainImpl : public nn::SequentialImpl {
+ public:
+  using nn::SequentialImpl::SequentialImpl;
+  torch::Tensor forward(torch::Tensor x) {
+    return nn::SequentialImpl::forward(std::move(x));
+  }
+};
+TORCH_MODULE(Chain);
+
+// Appends block `b` taking `in` channels; returns its output channels.
+int AddBlock(nn::Sequential& stage, const PlainBlock& b, int in) {
+  switch (b.kind) {
+    case PlainBlock::Kind::kResidual:
+      stage->push_back(Residual(b, in));
+      return b.out_channels;
+    case PlainBlock::Kind::kSeparable: {
+      Chain s;
+      s->push_back(Conv(in, in, b.kernel, b.stride, in));
+      AddBnRelu(s, in);
+      s->push_back(Conv(in, b.out_channels, 1, 1, 1));
+      AddBnRelu(s, b.out_channels);
+      stage->push_back(s);
+      return b.out_channels;
+    }
+    case PlainBlock::Kind::kDense:
+      stage->push_back(Dense(b, in));
+      return in + b.growth;
+    case PlainBlock::Kind::kTransition: {
+      Chain s;
+      AddBnRelu(s, in);
+      s->push_back(Conv(in, b.out_channels, 1, 1, 1));
+      s->push_back(nn::AvgPool2d(nn::AvgPool2dOptions(2).stride(2)));
+      stage->push_back(s);
+      return b.out_channels;
+    }
+  }
+  return in;
+}
+
+absl::Status FromException(const std::exception& e) {
+  const std::string message = ExceptionMessage(e);
+  const bool out_of_memory =
+      dynamic_cast<const c10::OutOfMemoryError*>(&e) != nullptr ||
+      dynamic_cast<const std::bad_alloc*>(&e) != nullptr ||
+      absl::StrContains(message, "out of memory");
+  return out_of_memory ? absl::ResourceExhaustedError(message)
+                       : absl::InternalError(message);
+}
+
+std::vector<float> ToFloats(const torch::Tensor& t) {
+  torch::Tensor c = t.to(torch::kCPU, torch::kFloat32).contiguous();
+  return std::vector<float>(c.data_ptr<float>(), c.data_ptr<float>() + c.numel());
+}
+
+}  // namespace
+
+NetworkModuleImpl::NetworkModuleImpl(const PlainNetwork& network) {
+  stem_->push_back(Conv(network.in_channels, network.stem_out_channels,
+                        network.stem_kernel, network.stem_stride, 1));
+  if (network.stem_batchnorm_relu) AddBnRelu(stem_, network.stem_out_channels);
+  stem_ = register_module("stem", stem_);
+  int channels = network.stem_out_channels;
+  for (size_t s = 0; s < network.stages.size(); ++s) {
+    nn::Sequential stage;
+    for (const PlainBlock& b : network.stages[s]) {
+      channels = AddBlock(stage, b, channels);
+    }
+    stages_.push_back(register_module(absl::StrCat("stage", s), stage));
+  }
+  if (network.head_batchnorm_relu) {
+    head_bn_ = register_module("head_bn", nn::BatchNorm2d(channels));
+  }
+  fc_ = register_module("fc", nn::Linear(channels, network.num_classes));
+}
+
+NetworkModuleOutput NetworkModuleImpl::forward(const torch::Tensor& x) {
+  NetworkModuleOutput out;
+  torch::Tensor h = stem_->forward(x);
+  for (auto& stage : stages_) {
+    h = stage->forward(h);
+    out.features.push_back(h);
+  }
+  if (head_bn_) h = torch::relu(head_bn_->forward(h));
+  h = torch::adaptive_avg_pool2d(h, {1, 1}).flatten(1);
+  out.logits = fc_->forward(h);
+  return out;
+}
+
+TorchNetwork::TorchNetwork(std::shared_ptr<NetworkModuleImpl> module,
+                           std::string device, PlainNetwork network)
+    : module_(std::move(module)),
+      device_(std::move(device)),
+      network_(std::move(network)) {}
+
+TorchNetwork::~TorchNetwork() = default;
+
+absl::StatusOr<std::unique_ptr<TorchNetwork>> TorchNetwork::Create(
+    const PlainNetwork& network, const std::string& device) {
+  if (absl::Status s = CheckDevice(device); !s.ok()) return s;
+  try {
+    auto module = std::make_shared<NetworkModuleImpl>(network);
+    module->to(torch::Device(device));
+    return std::unique_ptr<TorchNetwork>(
+        new TorchNetwork(std::move(module), device, network));
+  } catch (const std::exception& e) {
+    return FromException(e);
+  }
+}
+
+int64_t TorchNetwork::ParameterCount() const {
+  int64_t count = 0;
+  for (const auto& p : module_->parameters()) count += p.numel();
+  return count;
+}
+
+absl::StatusOr<NetworkOutputs> TorchNetwork::Forward(
+    const std::vector<float>& input, int batch) {
+  const int64_t expected = int64_t{batch} * network_.in_channels *
+                           network_.height * network_.width;
+  if (batch < 1 || static_cast<int64_t>(input.size()) != expected) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "input has ", input.size(), " floats; batch ", batch, " of ",
+        network_.in_channels, "x", network_.height, "x", network_.width,
+        " needs ", expected));
+  }
+  try {
+    torch::NoGradGuard no_grad;
+    const bool was_training = module_->is_training();
+    module_->eval();
+    torch::Tensor x =
+        torch::from_blob(const_cast<float*>(input.data()),
+                         {batch, network_.in_channels, network_.height,
+                          network_.width},
+                         torch::kFloat32)
+            .to(torch::Device(device_));
+    NetworkModuleOutput out = module_->forward(x);
+    module_->train(was_training);
+    NetworkOutputs result;
+    result.logits_shape = out.logits.sizes().vec();
+    result.logits = ToFloats(out.logits);
+    for (const torch::Tensor& f : out.features) {
+      result.feature_shapes.push_back(f.sizes().vec());
+      result.features.push_back(ToFloats(f));
+    }
+    return result;
+  } catch (const std::exception& e) {
+    return FromException(e);
+  }
+}
+
+}  // namespace hakd
