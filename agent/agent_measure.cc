@@ -1,6 +1,7 @@
 // The measuring side of the Agent: one thread takes tasks in order, times
 // their items and hands results to the batcher. It never touches the stream,
 // so measuring goes on while the coordinator is away.
+#include <algorithm>
 #include <optional>
 #include <string>
 #include <utility>
@@ -8,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "agent/agent.h"
+#include "agent/device_state.h"
 #include "agent/log.h"
 #include "common/layer_spec.h"
 #include "common/time_util.h"
@@ -22,6 +24,28 @@ using hakd::v1::TaskStatus;
 
 // The coordinator refuses longer failure texts.
 constexpr size_t kMaxErrorLength = 4096;
+
+// Defaults of the stability gate (MeasurementSettings.max_cv, max_remeasure).
+constexpr double kDefaultMaxCv = 0.10;
+constexpr int kDefaultMaxRemeasure = 2;
+
+// The settings as applied: the task's, with every default filled in, so a
+// stored result says exactly how it was taken.
+hakd::v1::MeasurementSettings AppliedSettings(
+    const hakd::v1::MeasurementSettings& requested, const TimingOptions& timing) {
+  hakd::v1::MeasurementSettings s;
+  s.set_warmup_runs(timing.warmup_runs);
+  s.set_min_sample_ms(timing.min_sample_ms);
+  s.set_min_samples(timing.min_samples);
+  s.set_max_samples(timing.max_samples);
+  s.set_max_seconds_per_layer(timing.max_seconds_per_layer);
+  s.set_stable_cv(timing.stable_cv);
+  s.set_max_cv(requested.max_cv() > 0 ? requested.max_cv() : kDefaultMaxCv);
+  s.set_max_remeasure(requested.max_remeasure() == 0 ? kDefaultMaxRemeasure
+                      : requested.max_remeasure() < 0 ? 0
+                                                      : requested.max_remeasure());
+  return s;
+}
 
 }  // namespace
 
@@ -123,9 +147,35 @@ Agent::ItemResult Agent::MeasureItem(const ProfilingTask& task,
   if (absl::Status st = ValidateLayerSpec(item.layer(), "layer"); !st.ok()) {
     return fail(std::string(st.message()));
   }
-  absl::StatusOr<LayerTiming> t = measure_(item.layer(), timing);
+  // Stability gate: a result too noisy to trust is measured again, keeping
+  // the steadiest attempt; if none passes it is stored flagged unstable.
+  const hakd::v1::MeasurementSettings applied = AppliedSettings(task.settings(), timing);
+  absl::StatusOr<LayerTiming> t;
+  double cv = 0;
+  int attempts = 0;
+  for (int i = 0; i <= std::max(0, applied.max_remeasure()); ++i) {
+    absl::StatusOr<LayerTiming> attempt = measure_(item.layer(), timing);
+    ++attempts;
+    if (!attempt.ok()) {
+      t = std::move(attempt);
+      break;
+    }
+    const double attempt_cv =
+        attempt->mean_us > 0 ? attempt->stddev_us / attempt->mean_us : 0;
+    if (i == 0 || attempt_cv < cv) {
+      t = std::move(attempt);
+      cv = attempt_cv;
+    }
+    if (cv <= applied.max_cv() || stopping()) break;
+  }
   if (!t.ok()) return fail(t.status().ToString());
   hakd::v1::Measurement m;
+  m.set_cv(cv);
+  m.set_unstable(cv > applied.max_cv());
+  m.set_attempts(attempts);
+  m.set_interop_threads(options_.interop_threads);
+  *m.mutable_state() = ReadDeviceState();
+  *m.mutable_settings() = applied;
   *m.mutable_layer() = item.layer();
   m.set_backend(backend_);
   m.set_threads(options_.threads);

@@ -52,6 +52,22 @@ hakd::v1::Measurement SyntheticMeasurement(std::mt19937_64* rng,
   m.set_runs_per_sample(4);
   m.set_measured_unix_ms(1767225600000);
   m.set_run_id("bench");
+  // What a real agent attaches to each result.
+  m.set_cv(0.02);
+  m.set_attempts(1);
+  m.set_interop_threads(1);
+  m.mutable_state()->set_frequency_governor("performance");
+  m.mutable_state()->set_frequency_khz(2400000);
+  m.mutable_state()->set_temperature_c(55);
+  m.mutable_state()->set_load_average_1m(1.5);
+  m.mutable_settings()->set_warmup_runs(3);
+  m.mutable_settings()->set_min_sample_ms(1);
+  m.mutable_settings()->set_min_samples(15);
+  m.mutable_settings()->set_max_samples(200);
+  m.mutable_settings()->set_max_seconds_per_layer(2);
+  m.mutable_settings()->set_stable_cv(0.05);
+  m.mutable_settings()->set_max_cv(0.1);
+  m.mutable_settings()->set_max_remeasure(2);
   return m;
 }
 

@@ -162,14 +162,23 @@ absl::StatusOr<double> RawAppendRate(
         auto ins = d->Prepare(
             "INSERT INTO measurements(device_id, layer_id, backend, threads, "
             "median_us, p10_us, p90_us, mean_us, stddev_us, samples, "
-            "runs_per_sample, measured_ms, received_ms, run_id) VALUES(?1, ?2, "
-            "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)");
+            "runs_per_sample, measured_ms, received_ms, run_id, cv, unstable, "
+            "attempts, interop_threads, governor, frequency_khz, "
+            "temperature_c, load_1m, settings) VALUES(?1, ?2, ?3, ?4, ?5, ?6, "
+            "?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, "
+            "?20, ?21, ?22, ?23)");
         ins->Bind(1, device->id).Bind(2, layer_ids[m.layer().SerializeAsString()])
             .Bind(3, m.backend()).Bind(4, int64_t{m.threads()}).Bind(5, m.median_us())
             .Bind(6, m.p10_us()).Bind(7, m.p90_us()).Bind(8, m.mean_us())
             .Bind(9, m.stddev_us()).Bind(10, int64_t{m.samples()})
             .Bind(11, int64_t{m.runs_per_sample()}).Bind(12, m.measured_unix_ms())
-            .Bind(13, int64_t{1}).Bind(14, m.run_id());
+            .Bind(13, int64_t{1}).Bind(14, m.run_id()).Bind(15, m.cv())
+            .Bind(16, int64_t{m.unstable()}).Bind(17, int64_t{m.attempts()})
+            .Bind(18, int64_t{m.interop_threads()})
+            .Bind(19, m.state().frequency_governor())
+            .Bind(20, m.state().frequency_khz()).Bind(21, m.state().temperature_c())
+            .Bind(22, m.state().load_average_1m())
+            .BindBlob(23, m.settings().SerializeAsString());
         if (auto st = ins->Run(); !st.ok()) return st;
         if (++rows % 4096 == 0) {
           if (auto st = d->Exec("COMMIT"); !st.ok()) return st;

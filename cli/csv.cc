@@ -38,7 +38,8 @@ std::string MeasurementCsvHeader() {
   return "id,device_id,kind,batch,in_channels,out_channels,height,width,"
          "kernel,stride,padding,groups,dtype,backend,threads,median_us,p10_us,"
          "p90_us,mean_us,stddev_us,samples,runs_per_sample,measured_unix_ms,"
-         "received_unix_ms,run_id,sweep_id,item_index\n";
+         "received_unix_ms,run_id,sweep_id,item_index,cv,unstable,attempts,"
+         "interop_threads,governor,frequency_khz,temperature_c,load_1m\n";
 }
 
 std::string MeasurementCsvRow(const hakd::v1::Measurement& m) {
@@ -71,6 +72,14 @@ std::string MeasurementCsvRow(const hakd::v1::Measurement& m) {
       CsvField(m.run_id()),
       absl::StrCat(m.sweep_id()),
       absl::StrCat(m.item_index()),
+      ShortestDouble(m.cv()),
+      m.unstable() ? "1" : "0",
+      absl::StrCat(m.attempts()),
+      absl::StrCat(m.interop_threads()),
+      CsvField(m.state().frequency_governor()),
+      absl::StrCat(m.state().frequency_khz()),
+      ShortestDouble(m.state().temperature_c()),
+      ShortestDouble(m.state().load_average_1m()),
   };
   return absl::StrCat(absl::StrJoin(fields, ","), "\n");
 }

@@ -43,6 +43,14 @@ std::vector<FlagSpec> CommandFlags() {
        "untimed runs before sampling (agent default 3)"},
       {"max-seconds-per-layer", T::kPositiveNumber, false, "X",
        "sampling time limit per layer (agent default 2.0)"},
+      {"stable-cv", T::kPositiveNumber, false, "X",
+       "stop sampling once stddev/mean is at most X (agent default 0.05)"},
+      {"max-cv", T::kPositiveNumber, false, "X",
+       "stability gate: re-measure a result with stddev/mean above X "
+       "(agent default 0.10)"},
+      {"max-remeasure", T::kCount, false, "N",
+       "re-measurements before a result is stored as unstable "
+       "(agent default 2)"},
       {"watch", T::kBool, false, "", "follow the sweep after starting it"},
       {"kind", T::kString, false, "K",
        "layer kind: conv2d, linear, maxpool, avgpool, bnrelu"},
@@ -107,7 +115,7 @@ std::vector<CommandSpec> Commands() {
        false,
        {"device", "preset", "family", "chunk-size", "min-samples",
         "max-samples", "min-sample-ms", "warmup-runs", "max-seconds-per-layer",
-        "watch"},
+        "stable-cv", "max-cv", "max-remeasure", "watch"},
        "start measuring a preset or --family SPECs on a device",
        {"device"}},
       {{"sweep", "watch"},

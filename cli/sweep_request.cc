@@ -42,6 +42,12 @@ absl::StatusOr<hakd::v1::StartSweepRequest> SweepRequestFromFlags(
   if (auto v = flags.Number("max-seconds-per-layer")) {
     settings->set_max_seconds_per_layer(*v);
   }
+  if (auto v = flags.Number("stable-cv")) settings->set_stable_cv(*v);
+  if (auto v = flags.Number("max-cv")) settings->set_max_cv(*v);
+  // 0 in the message means "agent default", so an explicit 0 travels as -1.
+  if (auto v = flags.Int("max-remeasure")) {
+    settings->set_max_remeasure(*v == 0 ? -1 : *v);
+  }
   if (flags.Has("min-samples") && flags.Has("max-samples") &&
       settings->min_samples() > settings->max_samples()) {
     return UsageError(absl::StrCat("--min-samples ", settings->min_samples(),

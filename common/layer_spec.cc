@@ -278,6 +278,27 @@ absl::Status ValidateMeasurement(const hakd::v1::Measurement& m,
     return Invalid(field, "run_id", "is longer than 128 characters");
   }
   if (m.sweep_id() < 0) return Invalid(field, "sweep_id", "must not be negative");
+  if (!std::isfinite(m.cv()) || m.cv() < 0) {
+    return Invalid(field, "cv", "must be finite and not negative");
+  }
+  HAKD_RETURN_IF_ERROR(CheckRange(field, "attempts", m.attempts(), 0, 100));
+  HAKD_RETURN_IF_ERROR(
+      CheckRange(field, "interop_threads", m.interop_threads(), 0, 4096));
+  const hakd::v1::DeviceState& state = m.state();
+  if (state.frequency_governor().size() > 64) {
+    return Invalid(field, "state.frequency_governor", "is longer than 64 characters");
+  }
+  if (state.frequency_khz() < 0 || state.frequency_khz() > 100'000'000) {
+    return Invalid(field, "state.frequency_khz", "must be in [0, 100000000]");
+  }
+  if (!std::isfinite(state.temperature_c()) || state.temperature_c() < -100 ||
+      state.temperature_c() > 300) {
+    return Invalid(field, "state.temperature_c", "must be in [-100, 300]");
+  }
+  if (!std::isfinite(state.load_average_1m()) || state.load_average_1m() < 0 ||
+      state.load_average_1m() > 1e6) {
+    return Invalid(field, "state.load_average_1m", "must be in [0, 1000000]");
+  }
   if (m.item_index() < 0) {
     return Invalid(field, "item_index", "must not be negative");
   }

@@ -28,7 +28,9 @@ constexpr char kMeasurementColumns[] =
     "l.height, l.width, l.kernel, l.stride, l.padding, l.groups, l.dtype, "
     "m.backend, m.threads, m.median_us, m.p10_us, m.p90_us, m.mean_us, "
     "m.stddev_us, m.samples, m.runs_per_sample, m.measured_ms, m.received_ms, "
-    "m.run_id, m.sweep_id, m.item_index";
+    "m.run_id, m.sweep_id, m.item_index, m.cv, m.unstable, m.attempts, "
+    "m.interop_threads, m.governor, m.frequency_khz, m.temperature_c, "
+    "m.load_1m, m.settings";
 
 // Reads the eleven layer columns (kind .. dtype, in schema order) starting
 // at column `first`.
@@ -65,6 +67,16 @@ Measurement RowToMeasurement(const Statement& s) {
   m.set_run_id(s.ColumnText(24));
   m.set_sweep_id(s.ColumnIsNull(25) ? 0 : s.ColumnInt(25));
   m.set_item_index(s.ColumnIsNull(26) ? 0 : s.ColumnInt(26));
+  m.set_cv(s.ColumnDouble(27));
+  m.set_unstable(s.ColumnInt(28) != 0);
+  m.set_attempts(s.ColumnInt(29));
+  m.set_interop_threads(s.ColumnInt(30));
+  hakd::v1::DeviceState* state = m.mutable_state();
+  state->set_frequency_governor(s.ColumnText(31));
+  state->set_frequency_khz(s.ColumnInt(32));
+  state->set_temperature_c(s.ColumnDouble(33));
+  state->set_load_average_1m(s.ColumnDouble(34));
+  if (!s.ColumnIsNull(35)) m.mutable_settings()->ParseFromString(s.ColumnText(35));
   return m;
 }
 
@@ -381,8 +393,10 @@ absl::StatusOr<int> LatencyStore::WriteBatch(int64_t device_id,
         "INSERT OR IGNORE INTO measurements(device_id, layer_id, backend, "
         "threads, median_us, p10_us, p90_us, mean_us, stddev_us, samples, "
         "runs_per_sample, measured_ms, received_ms, run_id, sweep_id, "
-        "item_index) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, "
-        "?12, ?13, ?14, ?15, ?16)"));
+        "item_index, cv, unstable, attempts, interop_threads, governor, "
+        "frequency_khz, temperature_c, load_1m, settings) VALUES(?1, ?2, ?3, "
+        "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
+        "?19, ?20, ?21, ?22, ?23, ?24, ?25)"));
     ins.Bind(1, device_id).Bind(2, layer_id).Bind(3, m.backend())
         .Bind(4, int64_t{m.threads()}).Bind(5, m.median_us()).Bind(6, m.p10_us())
         .Bind(7, m.p90_us()).Bind(8, m.mean_us()).Bind(9, m.stddev_us())
@@ -392,6 +406,18 @@ absl::StatusOr<int> LatencyStore::WriteBatch(int64_t device_id,
       ins.Bind(15, m.sweep_id()).Bind(16, int64_t{m.item_index()});
     } else {
       ins.BindNull(15).BindNull(16);
+    }
+    ins.Bind(17, m.cv()).Bind(18, int64_t{m.unstable() ? 1 : 0})
+        .Bind(19, int64_t{m.attempts() > 0 ? m.attempts() : 1})
+        .Bind(20, int64_t{m.interop_threads()})
+        .Bind(21, m.state().frequency_governor())
+        .Bind(22, m.state().frequency_khz())
+        .Bind(23, m.state().temperature_c())
+        .Bind(24, m.state().load_average_1m());
+    if (m.has_settings()) {
+      ins.BindBlob(25, m.settings().SerializeAsString());
+    } else {
+      ins.BindNull(25);
     }
     HAKD_RETURN_IF_ERROR(ins.Run());
     // Ignored only when this sweep item already has its measurement.

@@ -78,7 +78,23 @@ CREATE UNIQUE INDEX measurements_by_sweep_item
   ON measurements(sweep_id, item_index) WHERE sweep_id IS NOT NULL;
 )sql";
 
-constexpr const char* kMigrations[] = {kV1, kV2};
+// Version 3: how each result was taken — coefficient of variation, the
+// stability gate's verdict and attempts, inter-op threads, the device state
+// read with it, and the settings as applied (MeasurementSettings bytes).
+// Rows from before keep neutral defaults (attempts 1, state unknown).
+constexpr char kV3[] = R"sql(
+ALTER TABLE measurements ADD COLUMN cv REAL NOT NULL DEFAULT 0;
+ALTER TABLE measurements ADD COLUMN unstable INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE measurements ADD COLUMN attempts INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE measurements ADD COLUMN interop_threads INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE measurements ADD COLUMN governor TEXT NOT NULL DEFAULT '';
+ALTER TABLE measurements ADD COLUMN frequency_khz INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE measurements ADD COLUMN temperature_c REAL NOT NULL DEFAULT 0;
+ALTER TABLE measurements ADD COLUMN load_1m REAL NOT NULL DEFAULT 0;
+ALTER TABLE measurements ADD COLUMN settings BLOB;
+)sql";
+
+constexpr const char* kMigrations[] = {kV1, kV2, kV3};
 
 }  // namespace
 

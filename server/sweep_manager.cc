@@ -32,6 +32,13 @@ absl::Status ValidateSettings(const hakd::v1::MeasurementSettings& s) {
   if (!(s.max_seconds_per_layer() >= 0 && s.max_seconds_per_layer() <= 3600)) {
     return bad("max_seconds_per_layer", "must be in [0, 3600]");
   }
+  if (!(s.stable_cv() >= 0 && s.stable_cv() <= 10)) {
+    return bad("stable_cv", "must be in [0, 10]");
+  }
+  if (!(s.max_cv() >= 0 && s.max_cv() <= 10)) return bad("max_cv", "must be in [0, 10]");
+  if (s.max_remeasure() < -1 || s.max_remeasure() > 20) {
+    return bad("max_remeasure", "must be in [-1, 20]");
+  }
   return absl::OkStatus();
 }
 

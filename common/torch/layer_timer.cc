@@ -75,6 +75,7 @@ TimingOptions TimingOptionsFromSettings(
   if (settings.max_seconds_per_layer() != 0) {
     options.max_seconds_per_layer = settings.max_seconds_per_layer();
   }
+  if (settings.stable_cv() != 0) options.stable_cv = settings.stable_cv();
   return options;
 }
 

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <fstream>
+#include <map>
 #include <functional>
 #include <memory>
 #include <string>
@@ -472,6 +473,68 @@ TEST_F(AgentStreamTest, KeepsRetryingUntilStopped) {
   EXPECT_GE(coordinator_.connections(), 3);  // backoff capped at 50 ms
   EXPECT_EQ(agent_->stats().connections, 0);
   agent_.reset();
+}
+
+}  // namespace
+}  // namespace hakd::agent
+
+namespace hakd::agent {
+namespace {
+
+// A noisy first timing is measured again; a layer noisy every time is stored
+// flagged unstable after 1 + max_remeasure attempts, with how it was taken.
+TEST_F(AgentStreamTest, StabilityGateRemeasuresNoisyLayersAndFlagsUnstable) {
+  absl::Notification done;
+  std::vector<hakd::v1::MeasurementBatch> batches;
+  std::vector<TaskStatus> statuses;
+  coordinator_.AddScript([&](grpc::ServerContext*, Stream* stream) {
+    hakd::v1::Hello hello;
+    if (!ReadHelloAndWelcome(stream, &hello, 3)) return grpc::Status::CANCELLED;
+    stream->Write(Task(9, 0, {16, 32}, 0));
+    Reader r{stream, 0, &batches, &statuses};
+    EXPECT_TRUE(r.UntilStatus("sweep-9/chunk-0", TaskStatus::STATE_FINISHED));
+    done.Notify();
+    r.UntilEnd();
+    return grpc::Status::OK;
+  });
+  std::map<int, int> calls;
+  absl::Mutex calls_mu;
+  Start(Options(), [&](const hakd::v1::LayerSpec& layer,
+                       const TimingOptions& options) -> absl::StatusOr<LayerTiming> {
+    int n;
+    {
+      absl::MutexLock lock(&calls_mu);
+      n = ++calls[layer.in_channels()];
+    }
+    LayerTiming t;
+    t.median_us = t.mean_us = 100;
+    t.p10_us = 90;
+    t.p90_us = 110;
+    // 16 channels: noisy once, then steady. 32 channels: always noisy.
+    t.stddev_us = (layer.in_channels() == 16 && n > 1) ? 2 : 40;
+    t.samples = options.min_samples;
+    t.runs_per_sample = 1;
+    return t;
+  });
+  ASSERT_TRUE(Wait(done));
+  EXPECT_TRUE(StopAndJoin().ok());
+  std::vector<hakd::v1::Measurement> ms;
+  for (const auto& b : batches) ms.insert(ms.end(), b.measurements().begin(), b.measurements().end());
+  ASSERT_EQ(ms.size(), 2u);
+  EXPECT_EQ(calls[16], 2);
+  EXPECT_EQ(ms[0].attempts(), 2);
+  EXPECT_FALSE(ms[0].unstable());
+  EXPECT_DOUBLE_EQ(ms[0].cv(), 0.02);
+  EXPECT_EQ(calls[32], 3);
+  EXPECT_EQ(ms[1].attempts(), 3);
+  EXPECT_TRUE(ms[1].unstable());
+  EXPECT_DOUBLE_EQ(ms[1].cv(), 0.4);
+  // The applied settings travel with the result, defaults filled in.
+  EXPECT_DOUBLE_EQ(ms[1].settings().max_cv(), 0.10);
+  EXPECT_EQ(ms[1].settings().max_remeasure(), 2);
+  EXPECT_GT(ms[1].settings().min_samples(), 0);
+  EXPECT_EQ(ms[1].interop_threads(), 1);
+  EXPECT_GE(ms[1].state().load_average_1m(), 0);
 }
 
 }  // namespace

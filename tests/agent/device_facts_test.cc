@@ -75,3 +75,53 @@ TEST(BlasLibraryTest, FindsTheMappedBlas) {
 
 }  // namespace
 }  // namespace hakd::agent
+
+#include <sys/stat.h>
+
+#include <fstream>
+
+#include "agent/device_state.h"
+
+namespace hakd::agent {
+namespace {
+
+void Put(const std::string& path, const std::string& text) {
+  std::ofstream(path) << text;
+}
+
+TEST(DeviceStateTest, ReadsGovernorFrequencyHottestZoneAndLoad) {
+  char tmpl[] = "/tmp/hakd-state-XXXXXX";
+  const std::string root = mkdtemp(tmpl);
+  DeviceStatePaths paths;
+  paths.cpufreq_dir = root + "/cpufreq";
+  paths.thermal_dir = root + "/thermal";
+  paths.loadavg = root + "/loadavg";
+  mkdir(paths.cpufreq_dir.c_str(), 0755);
+  mkdir(paths.thermal_dir.c_str(), 0755);
+  mkdir((paths.thermal_dir + "/thermal_zone0").c_str(), 0755);
+  mkdir((paths.thermal_dir + "/thermal_zone1").c_str(), 0755);
+  mkdir((paths.thermal_dir + "/cooling_device0").c_str(), 0755);
+  Put(paths.cpufreq_dir + "/scaling_governor", "ondemand\n");
+  Put(paths.cpufreq_dir + "/scaling_cur_freq", "1500000\n");
+  Put(paths.thermal_dir + "/thermal_zone0/temp", "48000\n");
+  Put(paths.thermal_dir + "/thermal_zone1/temp", "63500\n");
+  Put(paths.thermal_dir + "/cooling_device0/temp", "99000\n");  // not a zone
+  Put(paths.loadavg, "0.42 0.30 0.20 1/123 4567\n");
+  hakd::v1::DeviceState s = ReadDeviceState(paths);
+  EXPECT_EQ(s.frequency_governor(), "ondemand");
+  EXPECT_EQ(s.frequency_khz(), 1500000);
+  EXPECT_DOUBLE_EQ(s.temperature_c(), 63.5);
+  EXPECT_DOUBLE_EQ(s.load_average_1m(), 0.42);
+
+  DeviceStatePaths missing;
+  missing.cpufreq_dir = root + "/nope";
+  missing.thermal_dir = root + "/nope";
+  missing.loadavg = root + "/nope";
+  s = ReadDeviceState(missing);
+  EXPECT_EQ(s.frequency_governor(), "");
+  EXPECT_EQ(s.frequency_khz(), 0);
+  EXPECT_EQ(s.temperature_c(), 0);
+}
+
+}  // namespace
+}  // namespace hakd::agent

@@ -69,6 +69,14 @@ hakd::v1::Measurement Sample() {
   m.set_run_id("sweep-5, \"try 2\"\nsecond line");
   m.set_sweep_id(5);
   m.set_item_index(99);
+  m.set_cv(0.25);
+  m.set_unstable(true);
+  m.set_attempts(3);
+  m.set_interop_threads(1);
+  m.mutable_state()->set_frequency_governor("performance");
+  m.mutable_state()->set_frequency_khz(2400000);
+  m.mutable_state()->set_temperature_c(61.5);
+  m.mutable_state()->set_load_average_1m(0.75);
   return m;
 }
 
@@ -112,7 +120,15 @@ TEST(CsvTest, HeaderNamesEveryColumnInOrder) {
                                              "received_unix_ms",
                                              "run_id",
                                              "sweep_id",
-                                             "item_index"};
+                                             "item_index",
+                                             "cv",
+                                             "unstable",
+                                             "attempts",
+                                             "interop_threads",
+                                             "governor",
+                                             "frequency_khz",
+                                             "temperature_c",
+                                             "load_1m"};
   EXPECT_EQ(names, expected);
 }
 
@@ -120,7 +136,7 @@ TEST(CsvTest, RowReadsBackFieldByField) {
   const std::string row = MeasurementCsvRow(Sample());
   ASSERT_EQ(row.back(), '\n');
   const std::vector<std::string> f = ReadRecord(row.substr(0, row.size() - 1));
-  ASSERT_EQ(f.size(), 27u);
+  ASSERT_EQ(f.size(), 35u);
   EXPECT_EQ(f[0], "17");
   EXPECT_EQ(f[1], "3");
   EXPECT_EQ(f[2], "conv2d");
@@ -137,6 +153,13 @@ TEST(CsvTest, RowReadsBackFieldByField) {
   EXPECT_EQ(f[24], "sweep-5, \"try 2\"\nsecond line");
   EXPECT_EQ(f[25], "5");
   EXPECT_EQ(f[26], "99");
+  EXPECT_EQ(f[27], "0.25");
+  EXPECT_EQ(f[28], "1");
+  EXPECT_EQ(f[29], "3");
+  EXPECT_EQ(f[31], "performance");
+  EXPECT_EQ(f[32], "2400000");
+  EXPECT_EQ(f[33], "61.5");
+  EXPECT_EQ(f[34], "0.75");
 }
 
 TEST(CsvTest, ShortestDoubleRoundTrips) {

@@ -39,7 +39,8 @@ TEST(SweepRequestTest, FamiliesAndSettings) {
       {"--device", "7", "--family", "conv2d:k=3:c=8-16:res=8", "--family",
        "linear:c=8", "--chunk-size", "8", "--min-samples", "5", "--max-samples",
        "50", "--min-sample-ms", "0.5", "--warmup-runs", "2",
-       "--max-seconds-per-layer", "1.5"});
+       "--max-seconds-per-layer", "1.5", "--stable-cv", "0.03", "--max-cv",
+       "0.2", "--max-remeasure", "0"});
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->preset(), "");
   ASSERT_EQ(r->families_size(), 2);
@@ -50,6 +51,9 @@ TEST(SweepRequestTest, FamiliesAndSettings) {
   EXPECT_DOUBLE_EQ(r->settings().min_sample_ms(), 0.5);
   EXPECT_EQ(r->settings().warmup_runs(), 2);
   EXPECT_DOUBLE_EQ(r->settings().max_seconds_per_layer(), 1.5);
+  EXPECT_DOUBLE_EQ(r->settings().stable_cv(), 0.03);
+  EXPECT_DOUBLE_EQ(r->settings().max_cv(), 0.2);
+  EXPECT_EQ(r->settings().max_remeasure(), -1);  // explicit "none"
 }
 
 TEST(SweepRequestTest, RefusesBadCombinations) {

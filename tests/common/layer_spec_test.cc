@@ -130,6 +130,22 @@ TEST(ValidateMeasurementTest, AcceptsGoodAndRejectsNanNegativeAbsurd) {
   EXPECT_NE(ValidateMeasurement(m, "m").message().find("m.samples"), std::string::npos);
 }
 
+TEST(ValidateMeasurementTest, ConditionsAreChecked) {
+  hakd::v1::Measurement m = GoodMeasurement();
+  m.set_cv(-0.1);
+  EXPECT_NE(ValidateMeasurement(m, "m").message().find("m.cv"), std::string::npos);
+  m = GoodMeasurement();
+  m.mutable_state()->set_temperature_c(std::numeric_limits<double>::quiet_NaN());
+  EXPECT_NE(ValidateMeasurement(m, "m").message().find("m.state.temperature_c"),
+            std::string::npos);
+  m = GoodMeasurement();
+  m.set_attempts(1000);
+  EXPECT_NE(ValidateMeasurement(m, "m").message().find("m.attempts"), std::string::npos);
+  m = GoodMeasurement();
+  m.mutable_state()->set_frequency_khz(-5);
+  EXPECT_FALSE(ValidateMeasurement(m, "m").ok());
+}
+
 TEST(ValidateBatchTest, NamesTheBadEntryAndChecksIdAndSize) {
   hakd::v1::MeasurementBatch b;
   b.set_batch_id("abc-1");

@@ -46,6 +46,11 @@ TEST(FarmTest, SmokeSweepLandsInSqliteAndIsQueryable) {
   EXPECT_EQ(farm.SqlInt("SELECT count(*) FROM measurements WHERE sweep_id = 1"), total);
   EXPECT_EQ(farm.SqlInt("SELECT count(*) FROM sweep_items WHERE sweep_id = 1 AND state != 1"), 0);
   EXPECT_EQ(farm.SqlInt("SELECT count(*) FROM measurements WHERE median_us <= 0"), 0);
+  // Every result says how it was taken: settings as applied, attempts, CV.
+  EXPECT_EQ(farm.SqlInt("SELECT count(*) FROM measurements WHERE sweep_id = 1 AND "
+                        "settings IS NOT NULL AND attempts >= 1 AND cv >= 0 AND "
+                        "interop_threads = 1"),
+            total);
 
   CommandResult all = farm.Ctl({"--json", "latency", "query", "--device", "e2e-board",
                                 "--limit", "1000"}, "reader");

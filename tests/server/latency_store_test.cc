@@ -278,6 +278,10 @@ TEST(SchemaMigrationTest, VersionOneDatabaseOpensWithoutLoss) {
   EXPECT_EQ(q->measurements[0].id(), 11);
   EXPECT_EQ(q->measurements[0].run_id(), "legacy");
   EXPECT_EQ(q->measurements[0].sweep_id(), 0);
+  // Columns added later take neutral values for old rows.
+  EXPECT_EQ(q->measurements[0].attempts(), 1);
+  EXPECT_FALSE(q->measurements[0].unstable());
+  EXPECT_FALSE(q->measurements[0].has_settings());
   // The new tables work on the migrated file.
   auto sweep = (*store)->CreateSweep(7, "custom", {}, {ConvLayer(16, 32)}, 4, 1);
   EXPECT_TRUE(sweep.ok()) << sweep.status();
@@ -344,6 +348,51 @@ TEST(FailRejectedItemsTest, PendingItemsOfOwnSweepsFailAndTheSweepCanFinish) {
   EXPECT_EQ(s->failed, 2);
   EXPECT_EQ(s->state, hakd::v1::Sweep::STATE_DONE);
   EXPECT_EQ(s->last_error, "batch rejected: groups bad");
+}
+
+}  // namespace
+}  // namespace hakd
+
+namespace hakd {
+namespace {
+
+TEST(MeasurementConditionsTest, StateSettingsAndGateVerdictRoundTrip) {
+  StoreOptions options;
+  options.path = hakd::testing::MakeTempDir() + "/cond.db";
+  options.synchronous_full = false;
+  auto store = LatencyStore::Open(options);
+  ASSERT_TRUE(store.ok());
+  const int64_t dev = (*store)->RegisterDevice("b", {}, 1)->id;
+  hakd::v1::MeasurementBatch b;
+  b.set_batch_id("c-1");
+  auto m = hakd::testing::MeasurementOf(hakd::testing::ConvLayer(8, 8), 50);
+  m.set_cv(0.21);
+  m.set_unstable(true);
+  m.set_attempts(3);
+  m.set_interop_threads(2);
+  m.mutable_state()->set_frequency_governor("powersave");
+  m.mutable_state()->set_frequency_khz(1800000);
+  m.mutable_state()->set_temperature_c(71.5);
+  m.mutable_state()->set_load_average_1m(1.25);
+  m.mutable_settings()->set_min_samples(15);
+  m.mutable_settings()->set_max_cv(0.1);
+  *b.add_measurements() = m;
+  PendingBatch p[] = {{dev, &b}};
+  ASSERT_TRUE((*store)->CommitBatches(p, 10).ok());
+  auto q = (*store)->QueryMeasurements(dev, {}, 10, false);
+  ASSERT_TRUE(q.ok());
+  ASSERT_EQ(q->measurements.size(), 1u);
+  const auto& got = q->measurements[0];
+  EXPECT_DOUBLE_EQ(got.cv(), 0.21);
+  EXPECT_TRUE(got.unstable());
+  EXPECT_EQ(got.attempts(), 3);
+  EXPECT_EQ(got.interop_threads(), 2);
+  EXPECT_EQ(got.state().frequency_governor(), "powersave");
+  EXPECT_EQ(got.state().frequency_khz(), 1800000);
+  EXPECT_DOUBLE_EQ(got.state().temperature_c(), 71.5);
+  EXPECT_DOUBLE_EQ(got.state().load_average_1m(), 1.25);
+  EXPECT_EQ(got.settings().min_samples(), 15);
+  EXPECT_DOUBLE_EQ(got.settings().max_cv(), 0.1);
 }
 
 }  // namespace
