@@ -73,5 +73,6 @@ ctl latency staircase --device "$name" --svg "$home/staircases.svg" >/dev/null
 echo
 echo "database:  $home/hakd.db"
 echo "plot:      $home/staircases.svg"
-echo "query:     $build/cli/hakdctl --token-file $home/reader.token latency query --device $name --kind conv2d --kernel 3 --channels 64 --res 32"
-echo "(the coordinator and agent stop now; run them again as above to keep serving)"
+echo "to serve it again:  $build/server/hakd-server --db $home/hakd.db --auth-file $home/auth.txt &"
+echo "then query it:      $build/cli/hakdctl --token-file $home/reader.token latency query --device $name --kind conv2d --kernel 3 --channels 64"
+echo "(the coordinator and agent stop now)"
