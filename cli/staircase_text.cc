@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <tuple>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -33,6 +34,18 @@ std::string StaircasePointsText(const Staircase& s) {
       ", channels ", s.channels(0), "..", s.channels(s.channels_size() - 1));
 }
 
+std::string DropsText(const Staircase& s) {
+  if (s.drop_at_size() == 0) return "";
+  std::vector<std::string> drops;
+  for (int i = 0; i < s.drop_at_size(); ++i) {
+    drops.push_back(i < s.drop_ratio_size()
+                        ? absl::StrFormat("%d (x%.2f)", s.drop_at(i), s.drop_ratio(i))
+                        : absl::StrCat(s.drop_at(i)));
+  }
+  return absl::StrCat("drops at ", absl::StrJoin(drops, ", "),
+                      ": wider is faster from there");
+}
+
 std::string EfficientWidthsText(const Staircase& s) {
   if (s.efficient_size() == 0) return "no steps: latency grows smoothly";
   return absl::StrCat("efficient widths: ", absl::StrJoin(s.efficient(), ", "));
@@ -53,6 +66,7 @@ std::string FormatStaircase(const Staircase& s) {
     }
     absl::StrAppend(&out, table.Render());
   }
+  if (s.drop_at_size() > 0) absl::StrAppend(&out, DropsText(s), "\n");
   absl::StrAppend(&out, EfficientWidthsText(s), "\n");
   return out;
 }

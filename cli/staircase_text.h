@@ -19,6 +19,9 @@ std::string StaircaseTitle(const hakd::v1::Staircase& staircase);
 std::string StaircasePointsText(const hakd::v1::Staircase& staircase);
 
 // "efficient widths: 32, 64" or "no steps: latency grows smoothly".
+// "drops at 81 (x0.14), ..." or "" when latency never falls.
+std::string DropsText(const hakd::v1::Staircase& s);
+
 std::string EfficientWidthsText(const hakd::v1::Staircase& staircase);
 
 // The block `latency staircase` prints: title and points line, the steps as

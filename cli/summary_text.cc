@@ -56,6 +56,9 @@ std::string SummaryText(const hakd::v1::Device& device,
     for (const Staircase* s : family) {
       absl::StrAppend(&out, "  ", StaircasePointsText(*s), LatencyRange(*s),
                       "\n", "  ", StepsLine(*s), "\n");
+      if (s->drop_at_size() > 0) {
+        absl::StrAppend(&out, "  ", DropsText(*s), "\n");
+      }
       if (s->efficient_size() > 0) {
         absl::StrAppend(&out, "  ", EfficientWidthsText(*s), "\n");
       }

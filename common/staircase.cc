@@ -44,19 +44,20 @@ std::vector<StaircaseStep> FindStaircaseSteps(
     auto predicted = [&](int k) {
       return base + slope * (channels[k] - channels[i - 1]);
     };
-    if (latency[i] < options.min_step_ratio * predicted(i)) continue;
-    // Persistence: the points from i on must stay above the threshold too.
+    const double r = options.min_step_ratio;
+    const double now = latency[i] / predicted(i);
+    const bool jump = now >= r;
+    const bool drop = now <= 1 / r;
+    if (!jump && !drop) continue;
+    // Persistence: the points from i on must stay past the threshold too.
     const int hi = std::min(n, i + options.persistence);
     std::vector<double> after_ratio;
-    std::vector<double> after;
-    for (int k = i; k < hi; ++k) {
-      after_ratio.push_back(latency[k] / predicted(k));
-      after.push_back(latency[k]);
-    }
-    if (Median(after_ratio) < options.min_step_ratio) continue;
+    for (int k = i; k < hi; ++k) after_ratio.push_back(latency[k] / predicted(k));
+    const double after = Median(after_ratio);
+    if ((jump && after < r) || (drop && after > 1 / r)) continue;
     StaircaseStep step;
     step.at = channels[i];
-    step.efficient = channels[i - 1];
+    step.efficient = jump ? channels[i - 1] : 0;
     step.ratio = latency[i] / base;
     steps.push_back(step);
     plateau_start = i;

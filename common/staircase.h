@@ -9,17 +9,21 @@
 
 namespace hakd {
 
-// One latency jump.
+// One latency jump (ratio > 1) or drop (ratio < 1). Drops happen when the
+// runtime switches to a faster implementation past some size (LibTorch 1.13
+// moves batch-1 3x3 convolutions to oneDNN once N*C*H*W > 20480): the wider
+// layer is then cheaper than the narrower ones before it.
 struct StaircaseStep {
-  int at = 0;          // first channel count after the jump
-  int efficient = 0;   // widest channel count before the jump
+  int at = 0;          // first channel count after the change
+  int efficient = 0;   // jumps: widest channel count before it; drops: 0
   double ratio = 0;    // latency just after / latency just before
+  bool drop() const { return ratio < 1; }
 };
 
 // Tuning of the finder.
 struct StaircaseOptions {
   // A jump must exceed the latency extrapolated from the points before it by
-  // this factor. Default 1.15.
+  // this factor, and a drop fall below it by the same factor. Default 1.15.
   double min_step_ratio = 1.15;
   // Points before a candidate used to estimate level and slope. Default 4.
   int window = 4;
@@ -32,7 +36,8 @@ struct StaircaseOptions {
   int persistence = 3;
 };
 
-// Returns the steps of the series (channels ascending, one latency each).
+// Returns the jumps and drops of the series (channels ascending, one latency
+// each), in channel order.
 // Series shorter than 3 points have no steps.
 std::vector<StaircaseStep> FindStaircaseSteps(
     const std::vector<int>& channels, const std::vector<double>& latency,

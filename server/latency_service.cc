@@ -286,6 +286,11 @@ Status LatencyServiceImpl::GetStaircases(grpc::ServerContext* context,
       s->add_median_us(latency.back());
     }
     for (const StaircaseStep& step : FindStaircaseSteps(channels, latency, options)) {
+      if (step.drop()) {
+        s->add_drop_at(step.at);
+        s->add_drop_ratio(step.ratio);
+        continue;
+      }
       s->add_step_at(step.at);
       s->add_step_ratio(step.ratio);
       s->add_efficient(step.efficient);

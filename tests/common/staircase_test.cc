@@ -42,6 +42,21 @@ TEST(StaircaseTest, FindsKnownStepsInNoisyPlateaus) {
   EXPECT_EQ(steps[1].efficient, 64);
   EXPECT_EQ(steps[2].at, 97);
   EXPECT_NEAR(steps[0].ratio, 1.8, 0.2);
+  EXPECT_FALSE(steps[0].drop());
+}
+
+TEST(StaircaseTest, FindsADropWhereAFasterKernelTakesOver) {
+  // Work grows with c^2 on a slow path up to 80 channels, then a kernel
+  // 8x faster takes over (as oneDNN does for 3x3 convs in LibTorch 1.13).
+  const std::vector<int> ch = Range(40, 128);
+  std::vector<double> lat;
+  for (int c : ch) lat.push_back((c <= 80 ? 1.0 : 0.125) * c * c);
+  const auto steps = FindStaircaseSteps(ch, lat);
+  ASSERT_EQ(steps.size(), 1u);
+  EXPECT_EQ(steps[0].at, 81);
+  EXPECT_TRUE(steps[0].drop());
+  EXPECT_EQ(steps[0].efficient, 0);
+  EXPECT_NEAR(steps[0].ratio, 0.125, 0.01);
 }
 
 TEST(StaircaseTest, SmoothQuadraticGrowthHasNoSteps) {
