@@ -41,6 +41,7 @@ hakd::v1::MeasurementSettings AppliedSettings(
   s.set_max_seconds_per_layer(timing.max_seconds_per_layer);
   s.set_stable_cv(timing.stable_cv);
   s.set_max_cv(requested.max_cv() > 0 ? requested.max_cv() : kDefaultMaxCv);
+  s.set_keep_samples(requested.keep_samples());
   s.set_max_remeasure(requested.max_remeasure() == 0 ? kDefaultMaxRemeasure
                       : requested.max_remeasure() < 0 ? 0
                                                       : requested.max_remeasure());
@@ -190,6 +191,9 @@ Agent::ItemResult Agent::MeasureItem(const ProfilingTask& task,
   m.set_run_id(absl::StrCat("sweep-", task.sweep_id()));
   m.set_sweep_id(task.sweep_id());
   m.set_item_index(item.item_index());
+  if (applied.keep_samples()) {
+    m.mutable_samples_us()->Add(t->samples_us.begin(), t->samples_us.end());
+  }
   // One implausible value must not get the whole batch refused.
   if (absl::Status st = ValidateMeasurement(m, "measurement"); !st.ok()) {
     return fail(absl::StrCat("implausible timing: ", st.message()));

@@ -48,6 +48,8 @@ std::vector<FlagSpec> CommandFlags() {
       {"max-cv", T::kPositiveNumber, false, "X",
        "stability gate: re-measure a result with stddev/mean above X "
        "(agent default 0.10)"},
+      {"keep-samples", T::kBool, false, "",
+       "store every timed sample with each result"},
       {"max-remeasure", T::kCount, false, "N",
        "re-measurements before a result is stored as unstable "
        "(agent default 2)"},
@@ -115,7 +117,7 @@ std::vector<CommandSpec> Commands() {
        false,
        {"device", "preset", "family", "chunk-size", "min-samples",
         "max-samples", "min-sample-ms", "warmup-runs", "max-seconds-per-layer",
-        "stable-cv", "max-cv", "max-remeasure", "watch"},
+        "stable-cv", "max-cv", "max-remeasure", "keep-samples", "watch"},
        "start measuring a preset or --family SPECs on a device",
        {"device"}},
       {{"sweep", "watch"},

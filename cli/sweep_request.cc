@@ -43,6 +43,7 @@ absl::StatusOr<hakd::v1::StartSweepRequest> SweepRequestFromFlags(
     settings->set_max_seconds_per_layer(*v);
   }
   if (auto v = flags.Number("stable-cv")) settings->set_stable_cv(*v);
+  if (flags.Has("keep-samples")) settings->set_keep_samples(true);
   if (auto v = flags.Number("max-cv")) settings->set_max_cv(*v);
   // 0 in the message means "agent default", so an explicit 0 travels as -1.
   if (auto v = flags.Int("max-remeasure")) {

@@ -295,6 +295,18 @@ absl::Status ValidateMeasurement(const hakd::v1::Measurement& m,
       state.temperature_c() > 300) {
     return Invalid(field, "state.temperature_c", "must be in [-100, 300]");
   }
+  if (m.samples_us_size() > 0 && m.samples_us_size() != m.samples()) {
+    return Invalid(field, "samples_us",
+                   absl::StrCat("holds ", m.samples_us_size(),
+                                " values but samples is ", m.samples()));
+  }
+  for (int i = 0; i < m.samples_us_size(); ++i) {
+    const double v = m.samples_us(i);
+    if (!std::isfinite(v) || v <= 0 || v > limits.max_latency_us) {
+      return Invalid(field, absl::StrCat("samples_us[", i, "]"),
+                     "must be positive, finite and below the latency limit");
+    }
+  }
   if (!std::isfinite(state.load_average_1m()) || state.load_average_1m() < 0 ||
       state.load_average_1m() > 1e6) {
     return Invalid(field, "state.load_average_1m", "must be in [0, 1000000]");

@@ -2,6 +2,7 @@
 
 #include <google/protobuf/util/json_util.h>
 
+#include <cstring>
 #include <utility>
 
 #include "absl/strings/ascii.h"
@@ -30,7 +31,7 @@ constexpr char kMeasurementColumns[] =
     "m.stddev_us, m.samples, m.runs_per_sample, m.measured_ms, m.received_ms, "
     "m.run_id, m.sweep_id, m.item_index, m.cv, m.unstable, m.attempts, "
     "m.interop_threads, m.governor, m.frequency_khz, m.temperature_c, "
-    "m.load_1m, m.settings";
+    "m.load_1m, m.settings, m.raw_samples";
 
 // Reads the eleven layer columns (kind .. dtype, in schema order) starting
 // at column `first`.
@@ -77,6 +78,12 @@ Measurement RowToMeasurement(const Statement& s) {
   state->set_temperature_c(s.ColumnDouble(33));
   state->set_load_average_1m(s.ColumnDouble(34));
   if (!s.ColumnIsNull(35)) m.mutable_settings()->ParseFromString(s.ColumnText(35));
+  if (!s.ColumnIsNull(36)) {
+    const std::string bytes = s.ColumnText(36);
+    m.mutable_samples_us()->Resize(static_cast<int>(bytes.size() / sizeof(double)), 0);
+    std::memcpy(m.mutable_samples_us()->mutable_data(), bytes.data(),
+                m.samples_us_size() * sizeof(double));
+  }
   return m;
 }
 
@@ -394,9 +401,9 @@ absl::StatusOr<int> LatencyStore::WriteBatch(int64_t device_id,
         "threads, median_us, p10_us, p90_us, mean_us, stddev_us, samples, "
         "runs_per_sample, measured_ms, received_ms, run_id, sweep_id, "
         "item_index, cv, unstable, attempts, interop_threads, governor, "
-        "frequency_khz, temperature_c, load_1m, settings) VALUES(?1, ?2, ?3, "
-        "?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, "
-        "?19, ?20, ?21, ?22, ?23, ?24, ?25)"));
+        "frequency_khz, temperature_c, load_1m, settings, raw_samples) VALUES(?1, "
+        "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
+        "?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)"));
     ins.Bind(1, device_id).Bind(2, layer_id).Bind(3, m.backend())
         .Bind(4, int64_t{m.threads()}).Bind(5, m.median_us()).Bind(6, m.p10_us())
         .Bind(7, m.p90_us()).Bind(8, m.mean_us()).Bind(9, m.stddev_us())
@@ -418,6 +425,15 @@ absl::StatusOr<int> LatencyStore::WriteBatch(int64_t device_id,
       ins.BindBlob(25, m.settings().SerializeAsString());
     } else {
       ins.BindNull(25);
+    }
+    if (m.samples_us_size() > 0) {
+      // Raw doubles in host byte order: every platform we build for is
+      // little-endian, and a BLOB keeps a 200-sample result small.
+      ins.BindBlob(26, absl::string_view(
+                           reinterpret_cast<const char*>(m.samples_us().data()),
+                           m.samples_us_size() * sizeof(double)));
+    } else {
+      ins.BindNull(26);
     }
     HAKD_RETURN_IF_ERROR(ins.Run());
     // Ignored only when this sweep item already has its measurement.

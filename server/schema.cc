@@ -80,7 +80,8 @@ CREATE UNIQUE INDEX measurements_by_sweep_item
 
 // Version 3: how each result was taken — coefficient of variation, the
 // stability gate's verdict and attempts, inter-op threads, the device state
-// read with it, and the settings as applied (MeasurementSettings bytes).
+// read with it, the settings as applied (MeasurementSettings bytes), and the
+// raw samples when asked for (little-endian doubles).
 // Rows from before keep neutral defaults (attempts 1, state unknown).
 constexpr char kV3[] = R"sql(
 ALTER TABLE measurements ADD COLUMN cv REAL NOT NULL DEFAULT 0;
@@ -92,6 +93,7 @@ ALTER TABLE measurements ADD COLUMN frequency_khz INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE measurements ADD COLUMN temperature_c REAL NOT NULL DEFAULT 0;
 ALTER TABLE measurements ADD COLUMN load_1m REAL NOT NULL DEFAULT 0;
 ALTER TABLE measurements ADD COLUMN settings BLOB;
+ALTER TABLE measurements ADD COLUMN raw_samples BLOB;
 )sql";
 
 constexpr const char* kMigrations[] = {kV1, kV2, kV3};

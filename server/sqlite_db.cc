@@ -1,5 +1,8 @@
 #include "server/sqlite_db.h"
 
+#include <algorithm>
+
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 
 namespace hakd {
@@ -132,7 +135,10 @@ absl::Status SqliteDb::Exec(absl::string_view sql) {
   const std::string owned(sql);
   const int rc = sqlite3_exec(db_, owned.c_str(), nullptr, nullptr, &err);
   if (err != nullptr) sqlite3_free(err);
-  return SqliteStatus(rc, db_, owned.substr(0, 80));
+  // Name the statement by its first line, so the error stays one line.
+  absl::string_view first = absl::StripLeadingAsciiWhitespace(owned);
+  first = first.substr(0, std::min(first.find('\n'), size_t{80}));
+  return SqliteStatus(rc, db_, first);
 }
 
 absl::StatusOr<Statement> SqliteDb::Prepare(const std::string& sql) {

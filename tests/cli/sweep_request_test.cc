@@ -40,7 +40,7 @@ TEST(SweepRequestTest, FamiliesAndSettings) {
        "linear:c=8", "--chunk-size", "8", "--min-samples", "5", "--max-samples",
        "50", "--min-sample-ms", "0.5", "--warmup-runs", "2",
        "--max-seconds-per-layer", "1.5", "--stable-cv", "0.03", "--max-cv",
-       "0.2", "--max-remeasure", "0"});
+       "0.2", "--max-remeasure", "0", "--keep-samples"});
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->preset(), "");
   ASSERT_EQ(r->families_size(), 2);
@@ -54,6 +54,7 @@ TEST(SweepRequestTest, FamiliesAndSettings) {
   EXPECT_DOUBLE_EQ(r->settings().stable_cv(), 0.03);
   EXPECT_DOUBLE_EQ(r->settings().max_cv(), 0.2);
   EXPECT_EQ(r->settings().max_remeasure(), -1);  // explicit "none"
+  EXPECT_TRUE(r->settings().keep_samples());
 }
 
 TEST(SweepRequestTest, RefusesBadCombinations) {

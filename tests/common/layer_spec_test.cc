@@ -144,6 +144,16 @@ TEST(ValidateMeasurementTest, ConditionsAreChecked) {
   m = GoodMeasurement();
   m.mutable_state()->set_frequency_khz(-5);
   EXPECT_FALSE(ValidateMeasurement(m, "m").ok());
+  m = GoodMeasurement();  // samples = 15
+  for (int i = 0; i < 15; ++i) m.add_samples_us(170 + i);
+  EXPECT_TRUE(ValidateMeasurement(m, "m").ok());
+  m.add_samples_us(171);
+  EXPECT_NE(ValidateMeasurement(m, "m").message().find("m.samples_us: holds 16"),
+            std::string::npos);
+  m.mutable_samples_us()->RemoveLast();
+  m.set_samples_us(3, std::numeric_limits<double>::quiet_NaN());
+  EXPECT_NE(ValidateMeasurement(m, "m").message().find("m.samples_us[3]"),
+            std::string::npos);
 }
 
 TEST(ValidateBatchTest, NamesTheBadEntryAndChecksIdAndSize) {

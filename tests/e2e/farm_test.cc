@@ -37,7 +37,8 @@ TEST(FarmTest, SmokeSweepLandsInSqliteAndIsQueryable) {
   }, 30000)) << farm.agent().Stderr();
 
   CommandResult start = farm.Ctl(
-      With({"sweep", "start", "--device", "e2e-board", "--preset", "smoke", "--watch"},
+      With({"sweep", "start", "--device", "e2e-board", "--preset", "smoke", "--watch",
+            "--keep-samples"},
            kFastSettings));
   ASSERT_EQ(start.exit_code, 0) << start.out << start.err << farm.agent().Stderr();
   const long long total = farm.SqlInt("SELECT total FROM sweeps WHERE id = 1");
@@ -50,6 +51,10 @@ TEST(FarmTest, SmokeSweepLandsInSqliteAndIsQueryable) {
   EXPECT_EQ(farm.SqlInt("SELECT count(*) FROM measurements WHERE sweep_id = 1 AND "
                         "settings IS NOT NULL AND attempts >= 1 AND cv >= 0 AND "
                         "interop_threads = 1"),
+            total);
+  // --keep-samples: every timed sample is stored, 8 bytes each.
+  EXPECT_EQ(farm.SqlInt("SELECT count(*) FROM measurements WHERE sweep_id = 1 AND "
+                        "length(raw_samples) = 8 * samples AND samples >= 5"),
             total);
 
   CommandResult all = farm.Ctl({"--json", "latency", "query", "--device", "e2e-board",

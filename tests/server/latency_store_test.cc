@@ -376,6 +376,11 @@ TEST(MeasurementConditionsTest, StateSettingsAndGateVerdictRoundTrip) {
   m.mutable_state()->set_load_average_1m(1.25);
   m.mutable_settings()->set_min_samples(15);
   m.mutable_settings()->set_max_cv(0.1);
+  m.mutable_settings()->set_keep_samples(true);
+  m.set_samples(3);
+  m.add_samples_us(49.5);
+  m.add_samples_us(50.0);
+  m.add_samples_us(52.25);
   *b.add_measurements() = m;
   PendingBatch p[] = {{dev, &b}};
   ASSERT_TRUE((*store)->CommitBatches(p, 10).ok());
@@ -393,6 +398,29 @@ TEST(MeasurementConditionsTest, StateSettingsAndGateVerdictRoundTrip) {
   EXPECT_DOUBLE_EQ(got.state().load_average_1m(), 1.25);
   EXPECT_EQ(got.settings().min_samples(), 15);
   EXPECT_DOUBLE_EQ(got.settings().max_cv(), 0.1);
+  EXPECT_TRUE(got.settings().keep_samples());
+  ASSERT_EQ(got.samples_us_size(), 3);
+  EXPECT_DOUBLE_EQ(got.samples_us(0), 49.5);
+  EXPECT_DOUBLE_EQ(got.samples_us(2), 52.25);
+}
+
+}  // namespace
+}  // namespace hakd
+
+namespace hakd {
+namespace {
+
+TEST(SqliteDbTest, ExecErrorIsOneLineNamingTheStatement) {
+  auto db = SqliteDb::Open(hakd::testing::MakeTempDir() + "/e.db",
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 1000);
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE((*db)->Exec("CREATE TABLE t(a INTEGER)").ok());
+  absl::Status st = (*db)->Exec("\n  ALTER TABLE t ADD COLUMN a INTEGER;\nSELECT 1;");
+  EXPECT_FALSE(st.ok());
+  EXPECT_EQ(std::string(st.message()).find('\n'), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("ALTER TABLE t ADD COLUMN a INTEGER;: duplicate column"),
+            std::string::npos)
+      << st.message();
 }
 
 }  // namespace
