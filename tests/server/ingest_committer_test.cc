@@ -10,10 +10,7 @@ namespace hakd {
 namespace {
 
 TEST(IngestCommitterTest, ConcurrentAgentsAreGroupedAndEachGetsItsOutcome) {
-  StoreOptions options;
-  options.path = hakd::testing::MakeTempDir() + "/c.db";
-  options.synchronous_full = false;
-  auto store = LatencyStore::Open(options);
+  auto store = hakd::testing::OpenTempStore();
   ASSERT_TRUE(store.ok());
   std::vector<int64_t> devices;
   for (int d = 0; d < 8; ++d) {

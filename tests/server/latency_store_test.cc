@@ -317,10 +317,7 @@ namespace hakd {
 namespace {
 
 TEST(FailRejectedItemsTest, PendingItemsOfOwnSweepsFailAndTheSweepCanFinish) {
-  StoreOptions options;
-  options.path = hakd::testing::MakeTempDir() + "/f.db";
-  options.synchronous_full = false;
-  auto store = LatencyStore::Open(options);
+  auto store = hakd::testing::OpenTempStore();
   ASSERT_TRUE(store.ok());
   const int64_t mine = (*store)->RegisterDevice("mine", {}, 1)->id;
   const int64_t other = (*store)->RegisterDevice("other", {}, 1)->id;
@@ -357,10 +354,7 @@ namespace hakd {
 namespace {
 
 TEST(MeasurementConditionsTest, StateSettingsAndGateVerdictRoundTrip) {
-  StoreOptions options;
-  options.path = hakd::testing::MakeTempDir() + "/cond.db";
-  options.synchronous_full = false;
-  auto store = LatencyStore::Open(options);
+  auto store = hakd::testing::OpenTempStore();
   ASSERT_TRUE(store.ok());
   const int64_t dev = (*store)->RegisterDevice("b", {}, 1)->id;
   hakd::v1::MeasurementBatch b;

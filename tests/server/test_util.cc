@@ -12,6 +12,13 @@ std::string MakeTempDir() {
   return tmpl;
 }
 
+absl::StatusOr<std::unique_ptr<LatencyStore>> OpenTempStore() {
+  StoreOptions options;
+  options.path = MakeTempDir() + "/hakd.db";
+  options.synchronous_full = false;
+  return LatencyStore::Open(options);
+}
+
 hakd::v1::LayerSpec ConvLayer(int channels, int hw) {
   hakd::v1::LayerSpec l;
   l.set_kind(hakd::v1::LAYER_KIND_CONV2D);
