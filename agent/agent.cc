@@ -18,6 +18,7 @@
 #include "common/status_grpc.h"
 #include "common/status_macros.h"
 #include "common/torch/layer_timer.h"
+#include "common/torch/unit_timer.h"
 #include "common/torch/torch_runtime.h"
 
 namespace hakd::agent {
@@ -79,7 +80,13 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(const AgentOptions& in,
   caller.accelerator_memory_bytes = accelerator.memory_bytes;
   caller.compute_device = options.device;
   hakd::v1::DeviceFacts facts = CollectDeviceFacts(caller);
-  if (!measure) measure = &hakd::TimeLayer;
+  if (!measure) {
+    measure = [](const hakd::v1::TaskItem& item,
+                 const TimingOptions& timing) -> absl::StatusOr<LayerTiming> {
+      if (item.has_unit()) return hakd::TimeUnit(item.unit(), timing);
+      return hakd::TimeLayer(item.layer(), timing);
+    };
+  }
   return std::unique_ptr<Agent>(new Agent(std::move(options), std::move(token),
                                           std::move(channel), std::move(facts),
                                           std::move(measure)));
@@ -95,6 +102,33 @@ Agent::Agent(AgentOptions options, std::string token,
       facts_(std::move(facts)),
       measure_(std::move(measure)),
       backend_(options_.device == "cpu" ? "cpu" : "cuda"),
+      throttle_([this]() -> absl::StatusOr<double> {
+        // The reference kernel: a 3x3 convolution, 32 channels, 32x32, a
+        // common layer that takes about 0.2 ms on a desktop core. Short and
+        // fixed, so its time moves only with the machine.
+        hakd::v1::TaskItem reference;
+        hakd::v1::LayerSpec& l = *reference.mutable_layer();
+        l.set_kind(hakd::v1::LAYER_KIND_CONV2D);
+        l.set_batch(1);
+        l.set_in_channels(32);
+        l.set_out_channels(32);
+        l.set_height(32);
+        l.set_width(32);
+        l.set_kernel(3);
+        l.set_stride(1);
+        l.set_padding(1);
+        l.set_groups(1);
+        TimingOptions t;
+        t.device = options_.device;
+        t.warmup_runs = 2;
+        t.min_samples = 5;
+        t.max_samples = 5;
+        t.stable_cv = 0;
+        t.max_seconds_per_layer = 0.2;
+        absl::StatusOr<LayerTiming> timing = measure_(reference, t);
+        if (!timing.ok()) return timing.status();
+        return timing->median_us;
+      }),
       queue_(static_cast<size_t>(options_.finished_task_memory)),
       batcher_(NewInstanceId(),
                BatcherOptions{options_.batch_size,

@@ -26,15 +26,18 @@
 #include "agent/agent_options.h"
 #include "agent/result_batcher.h"
 #include "agent/task_queue.h"
+#include "agent/throttle_monitor.h"
 #include "agent/unacked_batches.h"
 #include "common/torch/timing.h"
 #include "hakd/v1/agent_service.grpc.pb.h"
 
 namespace hakd::agent {
 
-// Times one layer: hakd::TimeLayer in production, a fake in tests.
+// Times one task item, a layer or a unit: hakd::TimeLayer or hakd::TimeUnit
+// in production (also for the throttling detector's reference kernel, a
+// layer item), a fake in tests.
 using MeasureFn = std::function<absl::StatusOr<LayerTiming>(
-    const hakd::v1::LayerSpec& layer, const TimingOptions& options)>;
+    const hakd::v1::TaskItem& item, const TimingOptions& options)>;
 
 // Counters of one agent run.
 struct AgentStats {
@@ -139,6 +142,8 @@ class Agent {
   const hakd::v1::DeviceFacts facts_;
   const MeasureFn measure_;
   const std::string backend_;  // "cpu" or "cuda", for Measurement.backend
+  // Used by the measuring thread only.
+  ThrottleMonitor throttle_;
   TaskQueue queue_;
 
   mutable absl::Mutex mu_;

@@ -12,6 +12,7 @@
 #include "agent/device_state.h"
 #include "agent/log.h"
 #include "common/layer_spec.h"
+#include "common/network/unit_key.h"
 #include "common/time_util.h"
 #include "common/torch/layer_timer.h"
 #include "common/torch/torch_runtime.h"
@@ -29,6 +30,10 @@ constexpr size_t kMaxErrorLength = 4096;
 constexpr double kDefaultMaxCv = 0.10;
 constexpr int kDefaultMaxRemeasure = 2;
 
+// Defaults of the throttling detector (MeasurementSettings).
+constexpr double kDefaultReferenceIntervalS = 10;
+constexpr double kDefaultReferenceTolerance = 0.10;
+
 // The settings as applied: the task's, with every default filled in, so a
 // stored result says exactly how it was taken.
 hakd::v1::MeasurementSettings AppliedSettings(
@@ -42,6 +47,14 @@ hakd::v1::MeasurementSettings AppliedSettings(
   s.set_stable_cv(timing.stable_cv);
   s.set_max_cv(requested.max_cv() > 0 ? requested.max_cv() : kDefaultMaxCv);
   s.set_keep_samples(requested.keep_samples());
+  s.set_reference_interval_s(requested.reference_interval_s() == 0
+                                 ? kDefaultReferenceIntervalS
+                                 : requested.reference_interval_s() < 0
+                                       ? -1
+                                       : requested.reference_interval_s());
+  s.set_reference_tolerance(requested.reference_tolerance() > 0
+                                ? requested.reference_tolerance()
+                                : kDefaultReferenceTolerance);
   s.set_max_remeasure(requested.max_remeasure() == 0 ? kDefaultMaxRemeasure
                       : requested.max_remeasure() < 0 ? 0
                                                       : requested.max_remeasure());
@@ -145,17 +158,26 @@ Agent::ItemResult Agent::MeasureItem(const ProfilingTask& task,
     f.set_error(std::move(error));
     return result;
   };
-  if (absl::Status st = ValidateLayerSpec(item.layer(), "layer"); !st.ok()) {
+  if (item.has_layer() == item.has_unit()) {
+    return fail("item: exactly one of layer and unit must be set");
+  }
+  if (absl::Status st = item.has_unit() ? ValidateUnitSpec(item.unit(), "unit")
+                                        : ValidateLayerSpec(item.layer(), "layer");
+      !st.ok()) {
     return fail(std::string(st.message()));
   }
   // Stability gate: a result too noisy to trust is measured again, keeping
   // the steadiest attempt; if none passes it is stored flagged unstable.
   const hakd::v1::MeasurementSettings applied = AppliedSettings(task.settings(), timing);
+  const absl::Duration reference_interval =
+      absl::Seconds(applied.reference_interval_s());
+  const ThrottleVerdict before =
+      throttle_.Check(reference_interval, applied.reference_tolerance());
   absl::StatusOr<LayerTiming> t;
   double cv = 0;
   int attempts = 0;
   for (int i = 0; i <= std::max(0, applied.max_remeasure()); ++i) {
-    absl::StatusOr<LayerTiming> attempt = measure_(item.layer(), timing);
+    absl::StatusOr<LayerTiming> attempt = measure_(item, timing);
     ++attempts;
     if (!attempt.ok()) {
       t = std::move(attempt);
@@ -170,14 +192,23 @@ Agent::ItemResult Agent::MeasureItem(const ProfilingTask& task,
     if (cv <= applied.max_cv() || stopping()) break;
   }
   if (!t.ok()) return fail(t.status().ToString());
+  // Flag the result when the reference kernel was slow on either side.
+  const ThrottleVerdict after =
+      throttle_.Check(reference_interval, applied.reference_tolerance());
   hakd::v1::Measurement m;
+  m.set_throttled(before.throttled || after.throttled);
+  m.set_reference_ratio(std::max(before.ratio, after.ratio));
   m.set_cv(cv);
   m.set_unstable(cv > applied.max_cv());
   m.set_attempts(attempts);
   m.set_interop_threads(options_.interop_threads);
   *m.mutable_state() = ReadDeviceState();
   *m.mutable_settings() = applied;
-  *m.mutable_layer() = item.layer();
+  if (item.has_unit()) {
+    *m.mutable_unit() = item.unit();
+  } else {
+    *m.mutable_layer() = item.layer();
+  }
   m.set_backend(backend_);
   m.set_threads(options_.threads);
   m.set_median_us(t->median_us);

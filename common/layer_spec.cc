@@ -5,6 +5,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "common/network/unit_key.h"
 #include "common/status_macros.h"
 
 namespace hakd {
@@ -231,9 +232,19 @@ absl::Status ValidateMeasurement(const hakd::v1::Measurement& m,
                                  absl::string_view field,
                                  const LayerLimits& layer_limits,
                                  const BatchLimits& limits) {
-  if (!m.has_layer()) return Invalid(field, "layer", "is missing");
-  HAKD_RETURN_IF_ERROR(
-      ValidateLayerSpec(m.layer(), absl::StrCat(field, ".layer"), layer_limits));
+  if (m.has_layer() == m.has_unit()) {
+    return Invalid(field, "layer", "exactly one of layer and unit must be set");
+  }
+  if (m.has_layer()) {
+    HAKD_RETURN_IF_ERROR(ValidateLayerSpec(
+        m.layer(), absl::StrCat(field, ".layer"), layer_limits));
+  } else {
+    HAKD_RETURN_IF_ERROR(ValidateUnitSpec(m.unit(), absl::StrCat(field, ".unit")));
+  }
+  if (!std::isfinite(m.reference_ratio()) || m.reference_ratio() < 0 ||
+      m.reference_ratio() > 1000) {
+    return Invalid(field, "reference_ratio", "must be finite and in [0, 1000]");
+  }
   if (m.backend().empty() || m.backend().size() > 32) {
     return Invalid(field, "backend", "must be 1..32 characters");
   }

@@ -50,6 +50,14 @@ class LatencyServiceImpl final : public hakd::v1::LatencyService::Service {
                              const hakd::v1::GetStaircasesRequest* request,
                              hakd::v1::GetStaircasesResponse* response) override;
 
+  // In latency_service_predict.cc.
+  grpc::Status PredictNetwork(grpc::ServerContext* context,
+                              const hakd::v1::PredictNetworkRequest* request,
+                              hakd::v1::PredictNetworkResponse* response) override;
+  grpc::Status FitOverhead(grpc::ServerContext* context,
+                           const hakd::v1::FitOverheadRequest* request,
+                           hakd::v1::OverheadModel* response) override;
+
  private:
   // Fills a Device from its record plus online state and counts.
   grpc::Status DescribeDevice(const DeviceRecord& record, hakd::v1::Device* out);

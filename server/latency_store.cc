@@ -10,6 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "common/status_macros.h"
 #include "absl/strings/str_join.h"
+#include "common/network/network_analysis.h"
+#include "common/network/unit_key.h"
 #include "server/schema.h"
 
 namespace hakd {
@@ -23,6 +25,21 @@ using hakd::v1::MeasurementBatch;
 
 enum ItemState { kItemPending = 0, kItemDone = 1, kItemFailed = 2 };
 
+// units.kind
+enum UnitKind { kUnitBlock = 1, kUnitNetwork = 2 };
+
+bool ParseUnit(int64_t kind, const std::string& bytes, hakd::v1::UnitSpec* out) {
+  if (kind == kUnitBlock) return out->mutable_block()->ParseFromString(bytes);
+  if (kind == kUnitNetwork) return out->mutable_network()->ParseFromString(bytes);
+  return false;
+}
+
+// Picks, per unit, the newest result not flagged throttled or unstable, else
+// the newest; used by every predictor query.
+constexpr char kBestUnitResult[] =
+    "SELECT median_us FROM unit_measurements WHERE device_id = ?1 AND "
+    "unit_id = ?2 ORDER BY throttled, unstable, id DESC LIMIT 1";
+
 // Columns every measurement query selects, in the order RowToMeasurement reads.
 constexpr char kMeasurementColumns[] =
     "m.id, m.device_id, l.kind, l.batch, l.in_channels, l.out_channels, "
@@ -31,7 +48,7 @@ constexpr char kMeasurementColumns[] =
     "m.stddev_us, m.samples, m.runs_per_sample, m.measured_ms, m.received_ms, "
     "m.run_id, m.sweep_id, m.item_index, m.cv, m.unstable, m.attempts, "
     "m.interop_threads, m.governor, m.frequency_khz, m.temperature_c, "
-    "m.load_1m, m.settings, m.raw_samples";
+    "m.load_1m, m.settings, m.raw_samples, m.throttled, m.reference_ratio";
 
 // Reads the eleven layer columns (kind .. dtype, in schema order) starting
 // at column `first`.
@@ -84,6 +101,8 @@ Measurement RowToMeasurement(const Statement& s) {
     std::memcpy(m.mutable_samples_us()->mutable_data(), bytes.data(),
                 m.samples_us_size() * sizeof(double));
   }
+  m.set_throttled(s.ColumnInt(37) != 0);
+  m.set_reference_ratio(s.ColumnDouble(38));
   return m;
 }
 
@@ -341,12 +360,106 @@ absl::StatusOr<int64_t> LatencyStore::LayerId(const LayerSpec& l, bool create,
   return id;
 }
 
+absl::StatusOr<int64_t> LatencyStore::UnitId(
+    const hakd::v1::UnitSpec& unit, bool create,
+    std::map<std::string, int64_t>* created) {
+  const std::string key = UnitKey(unit);
+  if (auto it = unit_ids_.find(key); it != unit_ids_.end()) return it->second;
+  if (auto it = created->find(key); it != created->end()) return it->second;
+  {
+    HAKD_ASSIGN_OR_RETURN(Statement find, writer_->Prepare(
+        "SELECT id FROM units WHERE unit_key = ?1"));
+    find.Bind(1, key);
+    HAKD_ASSIGN_OR_RETURN(bool row, find.Step());
+    if (row) {
+      const int64_t id = find.ColumnInt(0);
+      unit_ids_[key] = id;
+      return id;
+    }
+  }
+  if (!create) return int64_t{0};
+  int64_t kind = kUnitNetwork;
+  std::string family;
+  int64_t width = 0;
+  std::string spec;
+  absl::StatusOr<NetworkAnalysis> analysis;
+  if (unit.has_block()) {
+    kind = kUnitBlock;
+    const UnitFamily f = FamilyOf(unit.block());
+    family = f.family;
+    width = f.width;
+    spec = unit.block().SerializeAsString();
+    analysis = AnalyzeUnit(unit.block());
+  } else {
+    spec = unit.network().SerializeAsString();
+    analysis = AnalyzeNetwork(unit.network());
+  }
+  HAKD_RETURN_IF_ERROR(analysis.status());
+  HAKD_ASSIGN_OR_RETURN(Statement ins, writer_->Prepare(
+      "INSERT INTO units(kind, unit_key, family, width, spec, params, macs) "
+      "VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)"));
+  ins.Bind(1, kind).Bind(2, key).Bind(3, family).Bind(4, width).BindBlob(5, spec)
+      .Bind(6, analysis->total_params).Bind(7, analysis->total_macs);
+  HAKD_RETURN_IF_ERROR(ins.Run());
+  const int64_t id = writer_->LastInsertRowid();
+  (*created)[key] = id;
+  return id;
+}
+
+absl::StatusOr<bool> LatencyStore::WriteUnitMeasurement(
+    int64_t device_id, const Measurement& m, int64_t unit_id, int64_t now_ms) {
+  HAKD_ASSIGN_OR_RETURN(Statement ins, writer_->Prepare(
+      "INSERT OR IGNORE INTO unit_measurements(device_id, unit_id, backend, "
+      "threads, interop_threads, median_us, p10_us, p90_us, mean_us, "
+      "stddev_us, samples, runs_per_sample, measured_ms, received_ms, run_id, "
+      "sweep_id, item_index, cv, unstable, attempts, throttled, "
+      "reference_ratio, governor, frequency_khz, temperature_c, load_1m, "
+      "settings, raw_samples) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, "
+      "?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, "
+      "?25, ?26, ?27, ?28)"));
+  ins.Bind(1, device_id).Bind(2, unit_id).Bind(3, m.backend())
+      .Bind(4, int64_t{m.threads()}).Bind(5, int64_t{m.interop_threads()})
+      .Bind(6, m.median_us()).Bind(7, m.p10_us()).Bind(8, m.p90_us())
+      .Bind(9, m.mean_us()).Bind(10, m.stddev_us())
+      .Bind(11, int64_t{m.samples()}).Bind(12, int64_t{m.runs_per_sample()})
+      .Bind(13, m.measured_unix_ms()).Bind(14, now_ms).Bind(15, m.run_id());
+  if (m.sweep_id() > 0) {
+    ins.Bind(16, m.sweep_id()).Bind(17, int64_t{m.item_index()});
+  } else {
+    ins.BindNull(16).BindNull(17);
+  }
+  ins.Bind(18, m.cv()).Bind(19, int64_t{m.unstable() ? 1 : 0})
+      .Bind(20, int64_t{m.attempts() > 0 ? m.attempts() : 1})
+      .Bind(21, int64_t{m.throttled() ? 1 : 0}).Bind(22, m.reference_ratio())
+      .Bind(23, m.state().frequency_governor())
+      .Bind(24, m.state().frequency_khz())
+      .Bind(25, m.state().temperature_c())
+      .Bind(26, m.state().load_average_1m());
+  if (m.has_settings()) {
+    ins.BindBlob(27, m.settings().SerializeAsString());
+  } else {
+    ins.BindNull(27);
+  }
+  if (m.samples_us_size() > 0) {
+    ins.BindBlob(28, absl::string_view(
+                         reinterpret_cast<const char*>(m.samples_us().data()),
+                         m.samples_us_size() * sizeof(double)));
+  } else {
+    ins.BindNull(28);
+  }
+  HAKD_RETURN_IF_ERROR(ins.Run());
+  return writer_->Changes() > 0;
+}
+
 absl::Status LatencyStore::CheckBatch(int64_t device_id, const MeasurementBatch& batch,
-                                      std::map<LayerKey, int64_t>* created) {
+                                      std::map<LayerKey, int64_t>* created,
+                                      std::map<std::string, int64_t>* created_units) {
   auto check_item = [&](const std::string& field, int64_t sweep_id,
-                        int item_index, int64_t* item_layer) -> absl::Status {
+                        int item_index, int64_t* item_layer,
+                        int64_t* item_unit = nullptr) -> absl::Status {
     HAKD_ASSIGN_OR_RETURN(Statement st, writer_->Prepare(
-        "SELECT s.device_id, i.layer_id FROM sweep_items i JOIN sweeps s "
+        "SELECT s.device_id, ifnull(i.layer_id, 0), ifnull(i.unit_id, 0) "
+        "FROM sweep_items i JOIN sweeps s "
         "ON s.id = i.sweep_id WHERE i.sweep_id = ?1 AND i.item_index = ?2"));
     st.Bind(1, sweep_id).Bind(2, int64_t{item_index});
     HAKD_ASSIGN_OR_RETURN(bool row, st.Step());
@@ -359,6 +472,7 @@ absl::Status LatencyStore::CheckBatch(int64_t device_id, const MeasurementBatch&
           field, ".sweep_id: sweep ", sweep_id, " belongs to another device"));
     }
     *item_layer = st.ColumnInt(1);
+    if (item_unit != nullptr) *item_unit = st.ColumnInt(2);
     return absl::OkStatus();
   };
   for (int i = 0; i < batch.measurements_size(); ++i) {
@@ -371,7 +485,18 @@ absl::Status LatencyStore::CheckBatch(int64_t device_id, const MeasurementBatch&
     }
     if (m.sweep_id() == 0) continue;
     int64_t item_layer = 0;
-    HAKD_RETURN_IF_ERROR(check_item(field, m.sweep_id(), m.item_index(), &item_layer));
+    int64_t item_unit = 0;
+    HAKD_RETURN_IF_ERROR(check_item(field, m.sweep_id(), m.item_index(),
+                                    &item_layer, &item_unit));
+    if (m.has_unit()) {
+      HAKD_ASSIGN_OR_RETURN(int64_t unit, UnitId(m.unit(), false, created_units));
+      if (unit == 0 || unit != item_unit) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            field, ".unit: does not match item ", m.item_index(), " of sweep ",
+            m.sweep_id()));
+      }
+      continue;
+    }
     HAKD_ASSIGN_OR_RETURN(int64_t layer, LayerId(m.layer(), false, created));
     if (layer != item_layer) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -392,18 +517,38 @@ absl::StatusOr<int> LatencyStore::WriteBatch(int64_t device_id,
                                              const MeasurementBatch& batch,
                                              int64_t now_ms,
                                              std::map<LayerKey, int64_t>* created,
+                                             std::map<std::string, int64_t>* created_units,
                                              std::set<int64_t>* sweeps_touched) {
   int stored = 0;
+  auto mark_done = [&](const Measurement& m) -> absl::Status {
+    ++stored;
+    if (m.sweep_id() == 0) return absl::OkStatus();
+    HAKD_ASSIGN_OR_RETURN(Statement done, writer_->Prepare(
+        "UPDATE sweep_items SET state = 1, error = NULL "
+        "WHERE sweep_id = ?1 AND item_index = ?2"));
+    HAKD_RETURN_IF_ERROR(
+        done.Bind(1, m.sweep_id()).Bind(2, int64_t{m.item_index()}).Run());
+    sweeps_touched->insert(m.sweep_id());
+    return absl::OkStatus();
+  };
   for (const Measurement& m : batch.measurements()) {
+    if (m.has_unit()) {
+      HAKD_ASSIGN_OR_RETURN(int64_t unit_id, UnitId(m.unit(), true, created_units));
+      HAKD_ASSIGN_OR_RETURN(bool inserted,
+                            WriteUnitMeasurement(device_id, m, unit_id, now_ms));
+      if (inserted) HAKD_RETURN_IF_ERROR(mark_done(m));
+      continue;
+    }
     HAKD_ASSIGN_OR_RETURN(int64_t layer_id, LayerId(m.layer(), true, created));
     HAKD_ASSIGN_OR_RETURN(Statement ins, writer_->Prepare(
         "INSERT OR IGNORE INTO measurements(device_id, layer_id, backend, "
         "threads, median_us, p10_us, p90_us, mean_us, stddev_us, samples, "
         "runs_per_sample, measured_ms, received_ms, run_id, sweep_id, "
         "item_index, cv, unstable, attempts, interop_threads, governor, "
-        "frequency_khz, temperature_c, load_1m, settings, raw_samples) VALUES(?1, "
+        "frequency_khz, temperature_c, load_1m, settings, raw_samples, "
+        "throttled, reference_ratio) VALUES(?1, "
         "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
-        "?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26)"));
+        "?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28)"));
     ins.Bind(1, device_id).Bind(2, layer_id).Bind(3, m.backend())
         .Bind(4, int64_t{m.threads()}).Bind(5, m.median_us()).Bind(6, m.p10_us())
         .Bind(7, m.p90_us()).Bind(8, m.mean_us()).Bind(9, m.stddev_us())
@@ -435,18 +580,11 @@ absl::StatusOr<int> LatencyStore::WriteBatch(int64_t device_id,
     } else {
       ins.BindNull(26);
     }
+    ins.Bind(27, int64_t{m.throttled() ? 1 : 0}).Bind(28, m.reference_ratio());
     HAKD_RETURN_IF_ERROR(ins.Run());
     // Ignored only when this sweep item already has its measurement.
     if (writer_->Changes() == 0) continue;
-    ++stored;
-    if (m.sweep_id() > 0) {
-      HAKD_ASSIGN_OR_RETURN(Statement done, writer_->Prepare(
-          "UPDATE sweep_items SET state = 1, error = NULL "
-          "WHERE sweep_id = ?1 AND item_index = ?2"));
-      HAKD_RETURN_IF_ERROR(
-          done.Bind(1, m.sweep_id()).Bind(2, int64_t{m.item_index()}).Run());
-      sweeps_touched->insert(m.sweep_id());
-    }
+    HAKD_RETURN_IF_ERROR(mark_done(m));
   }
   for (const hakd::v1::ItemFailure& f : batch.failures()) {
     HAKD_ASSIGN_OR_RETURN(Statement fail, writer_->Prepare(
@@ -476,6 +614,7 @@ absl::StatusOr<CommitSummary> LatencyStore::CommitBatches(
   CommitSummary summary;
   summary.results.resize(batches.size());
   std::map<LayerKey, int64_t> created;
+  std::map<std::string, int64_t> created_units;
   Transaction txn(writer_.get());
   HAKD_RETURN_IF_ERROR(txn.Begin());
   for (size_t i = 0; i < batches.size(); ++i) {
@@ -491,11 +630,11 @@ absl::StatusOr<CommitSummary> LatencyStore::CommitBatches(
         continue;
       }
     }
-    result.status = CheckBatch(p.device_id, *p.batch, &created);
+    result.status = CheckBatch(p.device_id, *p.batch, &created, &created_units);
     if (!result.status.ok()) continue;
     HAKD_ASSIGN_OR_RETURN(result.stored,
                           WriteBatch(p.device_id, *p.batch, now_ms, &created,
-                                     &summary.sweeps_touched));
+                                     &created_units, &summary.sweeps_touched));
     summary.devices_touched.insert(p.device_id);
   }
   HAKD_RETURN_IF_ERROR(RefreshSweeps(summary.sweeps_touched, now_ms));
@@ -506,6 +645,7 @@ absl::StatusOr<CommitSummary> LatencyStore::CommitBatches(
   }
   HAKD_RETURN_IF_ERROR(txn.Commit());
   layer_ids_.insert(created.begin(), created.end());
+  unit_ids_.insert(created_units.begin(), created_units.end());
   return summary;
 }
 
@@ -641,9 +781,21 @@ absl::StatusOr<SweepRecord> LatencyStore::CreateSweep(
     int64_t device_id, const std::string& preset,
     const hakd::v1::MeasurementSettings& settings,
     const std::vector<LayerSpec>& layers, int chunk_size, int64_t now_ms) {
+  std::vector<hakd::v1::TaskItem> items(layers.size());
+  for (size_t i = 0; i < layers.size(); ++i) *items[i].mutable_layer() = layers[i];
+  return CreateSweepOfItems(device_id, preset, settings, items, chunk_size,
+                            now_ms);
+}
+
+absl::StatusOr<SweepRecord> LatencyStore::CreateSweepOfItems(
+    int64_t device_id, const std::string& preset,
+    const hakd::v1::MeasurementSettings& settings,
+    const std::vector<hakd::v1::TaskItem>& items, int chunk_size,
+    int64_t now_ms) {
   if (chunk_size <= 0) return absl::InvalidArgumentError("chunk_size: must be positive");
   absl::MutexLock lock(&write_mu_);
   std::map<LayerKey, int64_t> created;
+  std::map<std::string, int64_t> created_units;
   Transaction txn(writer_.get());
   HAKD_RETURN_IF_ERROR(txn.Begin());
   HAKD_ASSIGN_OR_RETURN(Statement ins, writer_->Prepare(
@@ -652,26 +804,35 @@ absl::StatusOr<SweepRecord> LatencyStore::CreateSweep(
   HAKD_RETURN_IF_ERROR(ins.Bind(1, device_id).Bind(2, preset)
                            .BindBlob(3, settings.SerializeAsString())
                            .Bind(4, int64_t{hakd::v1::Sweep::STATE_QUEUED})
-                           .Bind(5, static_cast<int64_t>(layers.size()))
+                           .Bind(5, static_cast<int64_t>(items.size()))
                            .Bind(6, int64_t{chunk_size}).Bind(7, now_ms).Run());
   const int64_t sweep_id = writer_->LastInsertRowid();
-  for (size_t i = 0; i < layers.size(); ++i) {
-    HAKD_ASSIGN_OR_RETURN(int64_t layer_id, LayerId(layers[i], true, &created));
+  for (size_t i = 0; i < items.size(); ++i) {
     HAKD_ASSIGN_OR_RETURN(Statement item, writer_->Prepare(
-        "INSERT INTO sweep_items(sweep_id, item_index, chunk_index, layer_id) "
-        "VALUES(?1, ?2, ?3, ?4)"));
-    HAKD_RETURN_IF_ERROR(item.Bind(1, sweep_id).Bind(2, static_cast<int64_t>(i))
-                             .Bind(3, static_cast<int64_t>(i / chunk_size))
-                             .Bind(4, layer_id).Run());
+        "INSERT INTO sweep_items(sweep_id, item_index, chunk_index, layer_id, "
+        "unit_id) VALUES(?1, ?2, ?3, ?4, ?5)"));
+    item.Bind(1, sweep_id).Bind(2, static_cast<int64_t>(i))
+        .Bind(3, static_cast<int64_t>(i / chunk_size));
+    if (items[i].has_unit()) {
+      HAKD_ASSIGN_OR_RETURN(int64_t unit_id,
+                            UnitId(items[i].unit(), true, &created_units));
+      item.BindNull(4).Bind(5, unit_id);
+    } else {
+      HAKD_ASSIGN_OR_RETURN(int64_t layer_id,
+                            LayerId(items[i].layer(), true, &created));
+      item.Bind(4, layer_id).BindNull(5);
+    }
+    HAKD_RETURN_IF_ERROR(item.Run());
   }
   HAKD_RETURN_IF_ERROR(txn.Commit());
   layer_ids_.insert(created.begin(), created.end());
+  unit_ids_.insert(created_units.begin(), created_units.end());
   SweepRecord r;
   r.id = sweep_id;
   r.device_id = device_id;
   r.preset = preset;
   r.settings = settings;
-  r.total = static_cast<int>(layers.size());
+  r.total = static_cast<int>(items.size());
   r.chunk_size = chunk_size;
   r.created_ms = now_ms;
   return r;
@@ -723,7 +884,9 @@ absl::StatusOr<std::vector<SweepChunk>> LatencyStore::PendingChunks(int64_t swee
   HAKD_ASSIGN_OR_RETURN(Statement st, db->Prepare(
       "SELECT i.chunk_index, i.item_index, l.kind, l.batch, l.in_channels, "
       "l.out_channels, l.height, l.width, l.kernel, l.stride, l.padding, "
-      "l.groups, l.dtype FROM sweep_items i JOIN layers l ON l.id = i.layer_id "
+      "l.groups, l.dtype, u.kind, u.spec FROM sweep_items i "
+      "LEFT JOIN layers l ON l.id = i.layer_id "
+      "LEFT JOIN units u ON u.id = i.unit_id "
       "WHERE i.sweep_id = ?1 AND i.state = 0 AND i.chunk_index IN ("
       "  SELECT DISTINCT chunk_index FROM sweep_items WHERE sweep_id = ?1 AND "
       "  state = 0 ORDER BY chunk_index LIMIT ?2) "
@@ -740,7 +903,14 @@ absl::StatusOr<std::vector<SweepChunk>> LatencyStore::PendingChunks(int64_t swee
     }
     hakd::v1::TaskItem& item = out.back().pending_items.emplace_back();
     item.set_item_index(st.ColumnInt(1));
-    ReadLayerColumns(st, 2, item.mutable_layer());
+    if (st.ColumnIsNull(13)) {
+      ReadLayerColumns(st, 2, item.mutable_layer());
+    } else if (!ParseUnit(st.ColumnInt(13), st.ColumnText(14),
+                          item.mutable_unit())) {
+      return absl::DataLossError(absl::StrCat(
+          "sweep ", sweep_id, " item ", item.item_index(),
+          ": stored unit does not parse"));
+    }
   }
   return out;
 }
@@ -761,6 +931,147 @@ absl::StatusOr<SweepRecord> LatencyStore::CancelSweep(int64_t sweep_id, int64_t 
     HAKD_RETURN_IF_ERROR(st.Bind(1, sweep_id).Bind(2, now_ms).Run());
   }
   return GetSweep(sweep_id);
+}
+
+absl::StatusOr<std::map<std::string, double>> LatencyStore::UnitLatencies(
+    int64_t device_id, const std::set<std::string>& keys) {
+  Reader db = AcquireReader();
+  std::map<std::string, double> out;
+  for (const std::string& key : keys) {
+    HAKD_ASSIGN_OR_RETURN(Statement find, db->Prepare(
+        "SELECT id FROM units WHERE unit_key = ?1"));
+    find.Bind(1, key);
+    HAKD_ASSIGN_OR_RETURN(bool row, find.Step());
+    if (!row) continue;
+    const int64_t unit_id = find.ColumnInt(0);
+    HAKD_ASSIGN_OR_RETURN(Statement best, db->Prepare(kBestUnitResult));
+    best.Bind(1, device_id).Bind(2, unit_id);
+    HAKD_ASSIGN_OR_RETURN(bool measured, best.Step());
+    if (measured) out[key] = best.ColumnDouble(0);
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<std::pair<int, double>>> LatencyStore::FamilyLatencies(
+    int64_t device_id, const std::string& family) {
+  Reader db = AcquireReader();
+  HAKD_ASSIGN_OR_RETURN(Statement units, db->Prepare(
+      "SELECT id, width FROM units WHERE family = ?1 ORDER BY width"));
+  units.Bind(1, family);
+  std::vector<std::pair<int64_t, int>> ids;
+  while (true) {
+    HAKD_ASSIGN_OR_RETURN(bool row, units.Step());
+    if (!row) break;
+    ids.emplace_back(units.ColumnInt(0), units.ColumnInt(1));
+  }
+  std::vector<std::pair<int, double>> out;
+  for (const auto& [unit_id, width] : ids) {
+    HAKD_ASSIGN_OR_RETURN(Statement best, db->Prepare(kBestUnitResult));
+    best.Bind(1, device_id).Bind(2, unit_id);
+    HAKD_ASSIGN_OR_RETURN(bool measured, best.Step());
+    if (measured) out.emplace_back(width, best.ColumnDouble(0));
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<std::pair<hakd::v1::NetworkSpec, double>>>
+LatencyStore::NetworkResults(int64_t device_id,
+                             const std::vector<int64_t>& sweep_ids) {
+  Reader db = AcquireReader();
+  std::vector<std::pair<hakd::v1::NetworkSpec, double>> out;
+  for (int64_t sweep_id : sweep_ids) {
+    HAKD_ASSIGN_OR_RETURN(Statement st, db->Prepare(
+        "SELECT u.spec, m.median_us FROM unit_measurements m JOIN units u ON "
+        "u.id = m.unit_id WHERE m.device_id = ?1 AND m.sweep_id = ?2 AND "
+        "u.kind = ?3 ORDER BY m.item_index"));
+    st.Bind(1, device_id).Bind(2, sweep_id).Bind(3, int64_t{kUnitNetwork});
+    while (true) {
+      HAKD_ASSIGN_OR_RETURN(bool row, st.Step());
+      if (!row) break;
+      hakd::v1::NetworkSpec spec;
+      if (!spec.ParseFromString(st.ColumnText(0))) {
+        return absl::DataLossError(absl::StrCat(
+            "sweep ", sweep_id, ": a stored network does not parse"));
+      }
+      out.emplace_back(std::move(spec), st.ColumnDouble(1));
+    }
+  }
+  return out;
+}
+
+absl::Status LatencyStore::SaveOverheadModel(const hakd::v1::OverheadModel& model) {
+  absl::MutexLock lock(&write_mu_);
+  HAKD_ASSIGN_OR_RETURN(Statement st, writer_->Prepare(
+      "INSERT OR REPLACE INTO overhead_models(device_id, model, fitted_ms) "
+      "VALUES(?1, ?2, ?3)"));
+  return st.Bind(1, model.device_id()).BindBlob(2, model.SerializeAsString())
+      .Bind(3, model.fitted_unix_ms()).Run();
+}
+
+absl::StatusOr<hakd::v1::OverheadModel> LatencyStore::LoadOverheadModel(
+    int64_t device_id) {
+  Reader db = AcquireReader();
+  HAKD_ASSIGN_OR_RETURN(Statement st, db->Prepare(
+      "SELECT model FROM overhead_models WHERE device_id = ?1"));
+  st.Bind(1, device_id);
+  HAKD_ASSIGN_OR_RETURN(bool row, st.Step());
+  if (!row) {
+    return absl::NotFoundError(
+        absl::StrCat("device ", device_id, " has no fitted overhead"));
+  }
+  hakd::v1::OverheadModel model;
+  if (!model.ParseFromString(st.ColumnText(0))) {
+    return absl::DataLossError(absl::StrCat(
+        "device ", device_id, ": stored overhead model does not parse"));
+  }
+  return model;
+}
+
+absl::StatusOr<std::vector<Measurement>> LatencyStore::UnitMeasurementsPage(
+    int64_t device_id, int64_t after_id, int limit) {
+  Reader db = AcquireReader();
+  HAKD_ASSIGN_OR_RETURN(Statement st, db->Prepare(
+      "SELECT m.id, u.kind, u.spec, m.backend, m.threads, m.interop_threads, "
+      "m.median_us, m.p10_us, m.p90_us, m.mean_us, m.stddev_us, m.samples, "
+      "m.runs_per_sample, m.measured_ms, m.received_ms, m.run_id, m.sweep_id, "
+      "m.item_index, m.cv, m.unstable, m.attempts, m.throttled, "
+      "m.reference_ratio FROM unit_measurements m JOIN units u ON "
+      "u.id = m.unit_id WHERE m.device_id = ?1 AND m.id > ?2 ORDER BY m.id "
+      "LIMIT ?3"));
+  st.Bind(1, device_id).Bind(2, after_id).Bind(3, int64_t{limit});
+  std::vector<Measurement> out;
+  while (true) {
+    HAKD_ASSIGN_OR_RETURN(bool row, st.Step());
+    if (!row) break;
+    Measurement& m = out.emplace_back();
+    m.set_id(st.ColumnInt(0));
+    m.set_device_id(device_id);
+    if (!ParseUnit(st.ColumnInt(1), st.ColumnText(2), m.mutable_unit())) {
+      return absl::DataLossError(
+          absl::StrCat("unit measurement ", m.id(), ": unit does not parse"));
+    }
+    m.set_backend(st.ColumnText(3));
+    m.set_threads(st.ColumnInt(4));
+    m.set_interop_threads(st.ColumnInt(5));
+    m.set_median_us(st.ColumnDouble(6));
+    m.set_p10_us(st.ColumnDouble(7));
+    m.set_p90_us(st.ColumnDouble(8));
+    m.set_mean_us(st.ColumnDouble(9));
+    m.set_stddev_us(st.ColumnDouble(10));
+    m.set_samples(st.ColumnInt(11));
+    m.set_runs_per_sample(st.ColumnInt(12));
+    m.set_measured_unix_ms(st.ColumnInt(13));
+    m.set_received_unix_ms(st.ColumnInt(14));
+    m.set_run_id(st.ColumnText(15));
+    m.set_sweep_id(st.ColumnIsNull(16) ? 0 : st.ColumnInt(16));
+    m.set_item_index(st.ColumnIsNull(17) ? 0 : st.ColumnInt(17));
+    m.set_cv(st.ColumnDouble(18));
+    m.set_unstable(st.ColumnInt(19) != 0);
+    m.set_attempts(st.ColumnInt(20));
+    m.set_throttled(st.ColumnInt(21) != 0);
+    m.set_reference_ratio(st.ColumnDouble(22));
+  }
+  return out;
 }
 
 }  // namespace hakd

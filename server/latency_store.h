@@ -14,6 +14,7 @@
 #include <string>
 #include "absl/strings/string_view.h"
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "absl/base/thread_annotations.h"
@@ -158,6 +159,35 @@ class LatencyStore {
       const hakd::v1::MeasurementSettings& settings,
       const std::vector<hakd::v1::LayerSpec>& layers, int chunk_size,
       int64_t now_ms);
+  // Plans a sweep of items, each a layer or a (validated) unit; item_index
+  // fields are ignored, items are numbered in order.
+  absl::StatusOr<SweepRecord> CreateSweepOfItems(
+      int64_t device_id, const std::string& preset,
+      const hakd::v1::MeasurementSettings& settings,
+      const std::vector<hakd::v1::TaskItem>& items, int chunk_size,
+      int64_t now_ms);
+
+  // The latency the predictor uses for each unit key measured on the device:
+  // the newest result not flagged throttled or unstable, else the newest.
+  // Keys never measured are absent.
+  absl::StatusOr<std::map<std::string, double>> UnitLatencies(
+      int64_t device_id, const std::set<std::string>& keys);
+  // Every measured width of a unit family on the device with its latency
+  // (chosen as UnitLatencies chooses), ascending by width.
+  absl::StatusOr<std::vector<std::pair<int, double>>> FamilyLatencies(
+      int64_t device_id, const std::string& family);
+  // End-to-end results of whole networks in the given sweeps of the device:
+  // (network, median_us) in item order.
+  absl::StatusOr<std::vector<std::pair<hakd::v1::NetworkSpec, double>>>
+  NetworkResults(int64_t device_id, const std::vector<int64_t>& sweep_ids);
+  // The device's fitted overhead, replacing any earlier one.
+  absl::Status SaveOverheadModel(const hakd::v1::OverheadModel& model);
+  // NOT_FOUND when the device has none.
+  absl::StatusOr<hakd::v1::OverheadModel> LoadOverheadModel(int64_t device_id);
+  // Measurements of units (blocks or networks) of a device with id >
+  // after_id, by id, at most `limit`.
+  absl::StatusOr<std::vector<hakd::v1::Measurement>> UnitMeasurementsPage(
+      int64_t device_id, int64_t after_id, int limit);
   absl::StatusOr<SweepRecord> GetSweep(int64_t sweep_id);
   // All sweeps, or those of one device when device_id > 0, newest first.
   absl::StatusOr<std::vector<SweepRecord>> ListSweeps(int64_t device_id);
@@ -190,16 +220,28 @@ class LatencyStore {
   absl::StatusOr<int64_t> LayerId(const hakd::v1::LayerSpec& layer, bool create,
                                   std::map<LayerKey, int64_t>* created)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Looks up (and when `create`, inserts) a valid unit's id on the writer.
+  absl::StatusOr<int64_t> UnitId(const hakd::v1::UnitSpec& unit, bool create,
+                                 std::map<std::string, int64_t>* created)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
+  // Stores one measurement of a unit; false when its sweep item already has
+  // one.
+  absl::StatusOr<bool> WriteUnitMeasurement(int64_t device_id,
+                                            const hakd::v1::Measurement& m,
+                                            int64_t unit_id, int64_t now_ms)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // Read-only checks of one batch against the database.
   absl::Status CheckBatch(int64_t device_id,
                           const hakd::v1::MeasurementBatch& batch,
-                          std::map<LayerKey, int64_t>* created)
+                          std::map<LayerKey, int64_t>* created,
+                          std::map<std::string, int64_t>* created_units)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
   // Stores one checked batch.
   absl::StatusOr<int> WriteBatch(int64_t device_id,
                                  const hakd::v1::MeasurementBatch& batch,
                                  int64_t now_ms,
                                  std::map<LayerKey, int64_t>* created,
+                                 std::map<std::string, int64_t>* created_units,
                                  std::set<int64_t>* sweeps_touched)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(write_mu_);
 
@@ -215,6 +257,8 @@ class LatencyStore {
   // Layer ids known to be committed; ids created in a transaction join only
   // after it commits, so a rollback cannot leave a dangling id here.
   std::map<LayerKey, int64_t> layer_ids_ ABSL_GUARDED_BY(write_mu_);
+  // The same for unit keys.
+  std::map<std::string, int64_t> unit_ids_ ABSL_GUARDED_BY(write_mu_);
 
   absl::Mutex readers_mu_;
   std::vector<std::unique_ptr<SqliteDb>> idle_readers_ ABSL_GUARDED_BY(readers_mu_);

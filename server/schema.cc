@@ -96,7 +96,72 @@ ALTER TABLE measurements ADD COLUMN settings BLOB;
 ALTER TABLE measurements ADD COLUMN raw_samples BLOB;
 )sql";
 
-constexpr const char* kMigrations[] = {kV1, kV2, kV3};
+// Version 4: units besides layers. A unit (a network's stem, block or head
+// with its input shape, or a whole network) is stored once under its
+// canonical key (common/network/unit_key.h) with its family and width for
+// interpolation; its measurements have their own table with the columns of
+// `measurements`. Sweep items point at a layer or at a unit, so sweep_items
+// is rebuilt with a nullable layer_id. Results of both tables carry the
+// throttling detector's verdict; each device may have a fitted overhead.
+constexpr char kV4[] = R"sql(
+CREATE TABLE units(
+  id INTEGER PRIMARY KEY,
+  kind INTEGER NOT NULL,
+  unit_key TEXT NOT NULL UNIQUE,
+  family TEXT NOT NULL,
+  width INTEGER NOT NULL,
+  spec BLOB NOT NULL,
+  params INTEGER NOT NULL,
+  macs INTEGER NOT NULL);
+CREATE INDEX units_by_family ON units(family, width);
+CREATE TABLE unit_measurements(
+  id INTEGER PRIMARY KEY,
+  device_id INTEGER NOT NULL REFERENCES devices(id),
+  unit_id INTEGER NOT NULL REFERENCES units(id),
+  backend TEXT NOT NULL,
+  threads INTEGER NOT NULL,
+  interop_threads INTEGER NOT NULL,
+  median_us REAL NOT NULL, p10_us REAL NOT NULL, p90_us REAL NOT NULL,
+  mean_us REAL NOT NULL, stddev_us REAL NOT NULL,
+  samples INTEGER NOT NULL, runs_per_sample INTEGER NOT NULL,
+  measured_ms INTEGER NOT NULL, received_ms INTEGER NOT NULL,
+  run_id TEXT NOT NULL,
+  sweep_id INTEGER, item_index INTEGER,
+  cv REAL NOT NULL, unstable INTEGER NOT NULL, attempts INTEGER NOT NULL,
+  throttled INTEGER NOT NULL DEFAULT 0, reference_ratio REAL NOT NULL DEFAULT 0,
+  governor TEXT NOT NULL, frequency_khz INTEGER NOT NULL,
+  temperature_c REAL NOT NULL, load_1m REAL NOT NULL,
+  settings BLOB, raw_samples BLOB);
+CREATE INDEX unit_measurements_by_device_unit
+  ON unit_measurements(device_id, unit_id);
+CREATE UNIQUE INDEX unit_measurements_by_sweep_item
+  ON unit_measurements(sweep_id, item_index) WHERE sweep_id IS NOT NULL;
+ALTER TABLE measurements ADD COLUMN throttled INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE measurements ADD COLUMN reference_ratio REAL NOT NULL DEFAULT 0;
+CREATE TABLE sweep_items_v4(
+  sweep_id INTEGER NOT NULL REFERENCES sweeps(id),
+  item_index INTEGER NOT NULL,
+  chunk_index INTEGER NOT NULL,
+  layer_id INTEGER REFERENCES layers(id),
+  unit_id INTEGER REFERENCES units(id),
+  state INTEGER NOT NULL DEFAULT 0,
+  error TEXT,
+  PRIMARY KEY(sweep_id, item_index),
+  CHECK((layer_id IS NULL) <> (unit_id IS NULL))) WITHOUT ROWID;
+INSERT INTO sweep_items_v4(sweep_id, item_index, chunk_index, layer_id,
+                           state, error)
+  SELECT sweep_id, item_index, chunk_index, layer_id, state, error
+  FROM sweep_items;
+DROP TABLE sweep_items;
+ALTER TABLE sweep_items_v4 RENAME TO sweep_items;
+CREATE INDEX sweep_items_by_chunk ON sweep_items(sweep_id, chunk_index, state);
+CREATE TABLE overhead_models(
+  device_id INTEGER PRIMARY KEY REFERENCES devices(id),
+  model BLOB NOT NULL,
+  fitted_ms INTEGER NOT NULL);
+)sql";
+
+constexpr const char* kMigrations[] = {kV1, kV2, kV3, kV4};
 
 }  // namespace
 

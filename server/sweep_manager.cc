@@ -1,7 +1,11 @@
 #include "server/sweep_manager.h"
 
+#include <cmath>
+
 #include "absl/strings/str_cat.h"
 #include "common/log.h"
+#include "common/network/unit_key.h"
+#include "common/status_macros.h"
 #include "common/time_util.h"
 
 namespace hakd {
@@ -38,6 +42,15 @@ absl::Status ValidateSettings(const hakd::v1::MeasurementSettings& s) {
   if (!(s.max_cv() >= 0 && s.max_cv() <= 10)) return bad("max_cv", "must be in [0, 10]");
   if (s.max_remeasure() < -1 || s.max_remeasure() > 20) {
     return bad("max_remeasure", "must be in [-1, 20]");
+  }
+  if (!std::isfinite(s.reference_interval_s()) ||
+      s.reference_interval_s() > 3600) {
+    return bad("reference_interval_s",
+               "must be at most 3600 (0: default 10, negative: off)");
+  }
+  if (!std::isfinite(s.reference_tolerance()) || s.reference_tolerance() < 0 ||
+      s.reference_tolerance() > 10) {
+    return bad("reference_tolerance", "must be in [0, 10] (0: default 0.10)");
   }
   return absl::OkStatus();
 }
@@ -91,17 +104,43 @@ absl::StatusOr<SweepRecord> SweepManager::Start(
         request.chunk_size()));
   }
   if (absl::Status st = ValidateSettings(request.settings()); !st.ok()) return st;
-  absl::StatusOr<SweepPlan> plan = PlanSweep(request, options_.planner);
-  if (!plan.ok()) return plan.status();
+  if (request.label().size() > 64) {
+    return absl::InvalidArgumentError("label: longer than 64 characters");
+  }
   const int chunk = request.chunk_size() > 0 ? request.chunk_size()
                                              : options_.default_chunk_size;
-  absl::StatusOr<SweepRecord> sweep =
-      store_->CreateSweep(device.id, plan->preset, request.settings(),
-                          plan->layers, chunk, NowUnixMs());
+  std::vector<hakd::v1::TaskItem> items;
+  std::string preset;
+  if (request.units_size() > 0) {
+    if (!request.preset().empty() || request.families_size() > 0) {
+      return absl::InvalidArgumentError(
+          "units: give either units or a preset / families, not both");
+    }
+    if (request.units_size() > options_.planner.max_layers) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "units: ", request.units_size(), " exceed the limit of ",
+          options_.planner.max_layers, " per sweep"));
+    }
+    for (int i = 0; i < request.units_size(); ++i) {
+      HAKD_RETURN_IF_ERROR(
+          ValidateUnitSpec(request.units(i), absl::StrCat("units[", i, "]")));
+      *items.emplace_back().mutable_unit() = request.units(i);
+    }
+    preset = request.label().empty() ? "units" : request.label();
+  } else {
+    absl::StatusOr<SweepPlan> plan = PlanSweep(request, options_.planner);
+    if (!plan.ok()) return plan.status();
+    for (const hakd::v1::LayerSpec& l : plan->layers) {
+      *items.emplace_back().mutable_layer() = l;
+    }
+    preset = request.label().empty() ? plan->preset : request.label();
+  }
+  absl::StatusOr<SweepRecord> sweep = store_->CreateSweepOfItems(
+      device.id, preset, request.settings(), items, chunk, NowUnixMs());
   if (!sweep.ok()) return sweep.status();
   LogLine("hakd-server",
-          absl::StrCat("sweep ", sweep->id, " (", plan->preset, ", ",
-                       sweep->total, " layers) planned for device ", device.name));
+          absl::StrCat("sweep ", sweep->id, " (", preset, ", ", sweep->total,
+                       " items) planned for device ", device.name));
   Pump(device.id);
   NotifyChange();
   return store_->GetSweep(sweep->id);

@@ -9,6 +9,7 @@ namespace hakd {
 namespace {
 
 using hakd::v1::Block;
+using hakd::v1::BlockUnit;
 using hakd::v1::CheapConv;
 using hakd::v1::LayerSpec;
 using hakd::v1::NetworkSpec;
@@ -25,6 +26,7 @@ class Walker {
 
   absl::StatusOr<NetworkAnalysis> Run(const NetworkSpec& spec) {
     HAKD_RETURN_IF_ERROR(CheckInput(spec));
+    *StartUnit("stem").mutable_stem() = spec.stem();
     HAKD_RETURN_IF_ERROR(Stem(spec.stem()));
     if (spec.stages_size() == 0) {
       return Invalid("stages", "a network needs at least one stage");
@@ -43,8 +45,9 @@ class Walker {
                                     " blocks in the network"));
       }
       for (int b = 0; b < stage.blocks_size(); ++b) {
-        HAKD_RETURN_IF_ERROR(
-            DoBlock(stage.blocks(b), absl::StrCat(field, ".blocks[", b, "]")));
+        const std::string name = absl::StrCat(field, ".blocks[", b, "]");
+        *StartUnit(name).mutable_block() = stage.blocks(b);
+        HAKD_RETURN_IF_ERROR(DoBlock(stage.blocks(b), name));
       }
       AttentionPoint point;
       point.stage = s;
@@ -57,19 +60,38 @@ class Walker {
     out_.final_channels = channels_;
     out_.final_height = height_;
     out_.final_width = width_;
-    if (spec.head().batchnorm_relu()) BnRelu("head.bn", channels_);
-    LayerSpec pool = Base(hakd::v1::LAYER_KIND_AVG_POOL, channels_, channels_);
-    pool.set_kernel(height_);
-    pool.set_stride(height_);
-    Add("head.pool", pool, 0, 0);
-    LayerSpec fc;
-    fc.set_kind(hakd::v1::LAYER_KIND_LINEAR);
-    fc.set_batch(1);
-    fc.set_in_channels(channels_);
-    fc.set_out_channels(spec.num_classes());
-    const int64_t fc_params =
-        (int64_t{channels_} + 1) * spec.num_classes();
-    Add("head.fc", fc, fc_params, fc_params);
+    BlockUnit& head = StartUnit("head");
+    *head.mutable_head() = spec.head();
+    head.set_num_classes(spec.num_classes());
+    Head(spec.head(), spec.num_classes());
+    return std::move(out_);
+  }
+
+  // One unit alone: its input, then the stem, block or head.
+  absl::StatusOr<NetworkAnalysis> RunUnit(const BlockUnit& unit) {
+    NetworkSpec input_only;
+    *input_only.mutable_input() = unit.input();
+    input_only.set_num_classes(unit.has_head() ? unit.num_classes() : 1);
+    HAKD_RETURN_IF_ERROR(CheckInput(input_only));
+    switch (unit.part_case()) {
+      case BlockUnit::kStem:
+        HAKD_RETURN_IF_ERROR(Stem(unit.stem()));
+        break;
+      case BlockUnit::kBlock:
+        HAKD_RETURN_IF_ERROR(DoBlock(unit.block(), "block"));
+        break;
+      case BlockUnit::kHead:
+        Head(unit.head(), unit.num_classes());
+        break;
+      default:
+        return Invalid("part", "no part set (stem, block or head)");
+    }
+    if (!unit.has_head() && unit.num_classes() != 0) {
+      return Invalid("num_classes", "must be 0 unless the unit is a head");
+    }
+    out_.final_channels = channels_;
+    out_.final_height = height_;
+    out_.final_width = width_;
     return std::move(out_);
   }
 
@@ -329,6 +351,35 @@ class Walker {
     return stride;
   }
 
+  // Appends a unit entering with the running tensor's shape.
+  BlockUnit& StartUnit(const std::string& name) {
+    NetworkUnit& u = out_.units.emplace_back();
+    u.name = name;
+    u.unit.mutable_input()->set_channels(channels_);
+    u.unit.mutable_input()->set_height(height_);
+    u.unit.mutable_input()->set_width(width_);
+    return u.unit;
+  }
+
+  // Optional BN-ReLU, global average pooling, linear with bias.
+  void Head(const hakd::v1::Head& head, int32_t num_classes) {
+    if (head.batchnorm_relu()) BnRelu("head.bn", channels_);
+    LayerSpec pool = Base(hakd::v1::LAYER_KIND_AVG_POOL, channels_, channels_);
+    pool.set_kernel(height_);
+    pool.set_stride(height_);
+    Add("head.pool", pool, 0, 0);
+    LayerSpec fc;
+    fc.set_kind(hakd::v1::LAYER_KIND_LINEAR);
+    fc.set_batch(1);
+    fc.set_in_channels(channels_);
+    fc.set_out_channels(num_classes);
+    const int64_t fc_params = (int64_t{channels_} + 1) * num_classes;
+    Add("head.fc", fc, fc_params, fc_params);
+    channels_ = num_classes;
+    height_ = 1;
+    width_ = 1;
+  }
+
   LayerSpec Base(hakd::v1::LayerKind kind, int32_t in, int32_t out) const {
     LayerSpec l;
     l.set_kind(kind);
@@ -391,6 +442,11 @@ class Walker {
 absl::StatusOr<NetworkAnalysis> AnalyzeNetwork(const NetworkSpec& spec,
                                                const NetworkLimits& limits) {
   return Walker(limits).Run(spec);
+}
+
+absl::StatusOr<NetworkAnalysis> AnalyzeUnit(const BlockUnit& unit,
+                                            const NetworkLimits& limits) {
+  return Walker(limits).RunUnit(unit);
 }
 
 absl::Status ValidateNetworkSpec(const NetworkSpec& spec,

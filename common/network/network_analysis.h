@@ -58,6 +58,13 @@ struct AttentionPoint {
   int32_t width = 0;
 };
 
+// A unit of the network (stem, one block, head) with the shape entering it:
+// what the predictor sums and the agent times (hakd.v1.BlockUnit).
+struct NetworkUnit {
+  std::string name;  // "stem", "stages[1].blocks[0]", "head"
+  hakd::v1::BlockUnit unit;
+};
+
 // Everything inferred from a valid spec.
 struct NetworkAnalysis {
   // Plain layers in execution order (residual additions and dense
@@ -65,6 +72,8 @@ struct NetworkAnalysis {
   std::vector<NetworkLayer> layers;
   // One per stage, in order.
   std::vector<AttentionPoint> attention_points;
+  // Stem, every block, head, in execution order. Empty for AnalyzeUnit.
+  std::vector<NetworkUnit> units;
   // Sums over `layers`.
   int64_t total_params = 0;
   int64_t total_macs = 0;
@@ -79,6 +88,13 @@ struct NetworkAnalysis {
 // "stages[2].blocks[3].residual.cheap.groups: 3 does not divide 64".
 absl::StatusOr<NetworkAnalysis> AnalyzeNetwork(
     const hakd::v1::NetworkSpec& spec,
+    const NetworkLimits& limits = NetworkLimits());
+
+// Checks one unit alone and infers its layers; `final_*` is the shape
+// leaving it. INVALID_ARGUMENT naming the field path inside the unit, e.g.
+// "block.residual.cheap.groups: ...".
+absl::StatusOr<NetworkAnalysis> AnalyzeUnit(
+    const hakd::v1::BlockUnit& unit,
     const NetworkLimits& limits = NetworkLimits());
 
 // AnalyzeNetwork's verdict alone.

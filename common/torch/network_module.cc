@@ -37,6 +37,8 @@ void SetCheap(const CheapConv& cheap, PlainBlock& b) {
   b.bottleneck = cheap.bottleneck();
 }
 
+}  // namespace
+
 PlainBlock ToPlainBlock(const hakd::v1::Block& block) {
   PlainBlock b;
   if (block.has_residual()) {
@@ -65,8 +67,6 @@ PlainBlock ToPlainBlock(const hakd::v1::Block& block) {
   }
   return b;
 }
-
-}  // namespace
 
 absl::StatusOr<PlainNetwork> ToPlainNetwork(const hakd::v1::NetworkSpec& spec) {
   HAKD_RETURN_IF_ERROR(ValidateNetworkSpec(spec));

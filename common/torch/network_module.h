@@ -24,6 +24,9 @@ struct NetworkModuleOptions {
 // ValidateNetworkSpec.
 absl::StatusOr<PlainNetwork> ToPlainNetwork(const hakd::v1::NetworkSpec& spec);
 
+// One block in plain values, defaults applied; the block must be valid.
+PlainBlock ToPlainBlock(const hakd::v1::Block& block);
+
 // Validates `spec` and builds its module with random weights. Its
 // parameter count equals AnalyzeNetwork(spec)->total_params, and its forward
 // returns [batch, num_classes] logits plus the feature maps at

@@ -11,6 +11,7 @@
 #include <torch/utils.h>
 
 #include <exception>
+#include <functional>
 #include <new>
 #include <utility>
 
@@ -18,6 +19,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/torch/torch_network_module.h"
 #include "common/torch/torch_runtime.h"
+#include "common/torch/torch_timer.h"
 
 namespace hakd {
 namespace {
@@ -265,6 +267,73 @@ absl::StatusOr<NetworkOutputs> TorchNetwork::Forward(
   } catch (const std::exception& e) {
     return FromException(e);
   }
+}
+
+absl::StatusOr<LayerTiming> TimeTorchNetwork(const PlainNetwork& n,
+                                             NetworkPart part,
+                                             const TimingOptions& options) {
+  absl::StatusOr<ComputeDevice> parsed = ParseComputeDevice(options.device);
+  if (!parsed.ok()) return parsed.status();
+  if (absl::Status st = CheckDevice(options.device); !st.ok()) return st;
+  std::function<void()> forward;
+  try {
+    const at::Device device =
+        parsed->cuda
+            ? at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(parsed->index))
+            : at::Device(at::kCPU);
+    torch::Tensor x =
+        torch::randn({1, n.in_channels, n.height, n.width}).to(device);
+    switch (part) {
+      case NetworkPart::kWhole: {
+        auto module = std::make_shared<NetworkModuleImpl>(n);
+        module->to(device);
+        module->eval();
+        forward = [module, x]() { module->forward(x); };
+        break;
+      }
+      case NetworkPart::kStem: {
+        Chain stem;
+        stem->push_back(Conv(n.in_channels, n.stem_out_channels, n.stem_kernel,
+                             n.stem_stride, 1));
+        if (n.stem_batchnorm_relu) AddBnRelu(stem, n.stem_out_channels);
+        stem->to(device);
+        stem->eval();
+        forward = [stem, x]() mutable { stem->forward(x); };
+        break;
+      }
+      case NetworkPart::kFirstBlock: {
+        if (n.stages.empty() || n.stages[0].empty()) {
+          return absl::InvalidArgumentError("network has no block to time");
+        }
+        nn::Sequential block;
+        AddBlock(block, n.stages[0][0], n.in_channels);
+        block->to(device);
+        block->eval();
+        forward = [block, x]() mutable { block->forward(x); };
+        break;
+      }
+      case NetworkPart::kHead: {
+        nn::BatchNorm2d bn{nullptr};
+        if (n.head_batchnorm_relu) {
+          bn = nn::BatchNorm2d(n.in_channels);
+          bn->to(device);
+          bn->eval();
+        }
+        nn::Linear fc(n.in_channels, n.num_classes);
+        fc->to(device);
+        fc->eval();
+        forward = [bn, fc, x]() mutable {
+          torch::Tensor h = bn ? torch::relu(bn->forward(x)) : x;
+          h = torch::adaptive_avg_pool2d(h, {1, 1}).flatten(1);
+          fc->forward(h);
+        };
+        break;
+      }
+    }
+  } catch (const std::exception& e) {
+    return FromException(e);
+  }
+  return TimeTorchWorkload(forward, options);
 }
 
 }  // namespace hakd

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "common/torch/timing.h"
 
 namespace hakd {
 
@@ -101,6 +102,22 @@ class TorchNetwork {
   std::string device_;
   PlainNetwork network_;
 };
+
+// What TimeTorchNetwork times.
+enum class NetworkPart {
+  kWhole,       // the network end to end (logits and every stage's features)
+  kStem,        // the stem alone, on the network's input
+  kFirstBlock,  // stages[0][0] alone, entering with in_channels x height
+  kHead,        // optional BN-ReLU, pooling, linear, on in_channels x height
+};
+
+// Builds `part` of `network` (validated by the caller) with random weights
+// in eval mode on options.device and times batch-1 forward runs of a random
+// input under RunTimingProtocol (TimeTorchWorkload). Errors as
+// TorchNetwork::Create. Never throws.
+absl::StatusOr<LayerTiming> TimeTorchNetwork(const PlainNetwork& network,
+                                             NetworkPart part,
+                                             const TimingOptions& options);
 
 }  // namespace hakd
 

@@ -10,6 +10,10 @@
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/modules/pooling.h>
+#if HAKD_TORCH_CUDA
+#include <ATen/cuda/CUDAEvent.h>
+#include <c10/cuda/CUDAGuard.h>
+#endif
 
 #include <chrono>
 #include <exception>
@@ -109,23 +113,47 @@ absl::StatusOr<LayerTiming> TimeTorchLayer(const TorchLayer& layer,
                                            const TimingOptions& options) {
   absl::StatusOr<ComputeDevice> parsed = ParseComputeDevice(options.device);
   if (!parsed.ok()) return parsed.status();
-  const bool cuda = parsed->cuda;
-  const int index = parsed->index;
   std::function<void()> forward;
   try {
     const at::Device device =
-        cuda ? at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(index))
-             : at::Device(at::kCPU);
+        parsed->cuda
+            ? at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(parsed->index))
+            : at::Device(at::kCPU);
     forward = BuildWorkload(layer, device);
   } catch (const std::exception& e) {
     return FromException(e);
   }
+  return TimeTorchWorkload(forward, options);
+}
+
+absl::StatusOr<LayerTiming> TimeTorchWorkload(
+    const std::function<void()>& forward, const TimingOptions& options) {
+  absl::StatusOr<ComputeDevice> parsed = ParseComputeDevice(options.device);
+  if (!parsed.ok()) return parsed.status();
+  const bool cuda = parsed->cuda;
+  const int index = parsed->index;
   // No autograd bookkeeping (version counters, views) in the timed runs.
   c10::InferenceMode inference_mode;
   auto time_runs = [&](int64_t runs) -> absl::StatusOr<double> {
     try {
-      // Never time an asynchronous launch: drain the queue before starting
-      // and wait for the last kernel before stopping the clock.
+#if HAKD_TORCH_CUDA
+      if (cuda) {
+        // Never time an asynchronous launch: drain the queue, then let the
+        // device's own clock bracket the runs (CUDA events on the current
+        // stream) and wait for the last one before reading it.
+        c10::cuda::CUDAGuard guard(static_cast<c10::DeviceIndex>(index));
+        torch::cuda::synchronize(index);
+        at::cuda::CUDAEvent start(cudaEventDefault);
+        at::cuda::CUDAEvent stop(cudaEventDefault);
+        start.record();
+        for (int64_t i = 0; i < runs; ++i) forward();
+        stop.record();
+        stop.synchronize();
+        return start.elapsed_time(stop) / 1000.0;
+      }
+#endif
+      // Without CUDA headers (a CPU LibTorch) a "cuda" device cannot exist;
+      // the synchronisation stays for safety.
       if (cuda) torch::cuda::synchronize(index);
       const auto start = std::chrono::steady_clock::now();
       for (int64_t i = 0; i < runs; ++i) forward();

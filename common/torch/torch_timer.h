@@ -6,6 +6,8 @@
 #ifndef HAKD_COMMON_TORCH_TORCH_TIMER_H_
 #define HAKD_COMMON_TORCH_TORCH_TIMER_H_
 
+#include <functional>
+
 #include "absl/status/statusor.h"
 #include "common/torch/timing.h"
 
@@ -35,6 +37,13 @@ struct TorchLayer {
 // memory runs out, INTERNAL otherwise. Never throws.
 absl::StatusOr<LayerTiming> TimeTorchLayer(const TorchLayer& layer,
                                            const TimingOptions& options);
+
+// Times `forward` (one run of a workload already built on options.device)
+// under RunTimingProtocol in inference mode. On CUDA the queue is drained
+// first and the runs are timed with CUDA events (with a CUDA LibTorch).
+// Errors as TimeTorchLayer. Never throws.
+absl::StatusOr<LayerTiming> TimeTorchWorkload(
+    const std::function<void()>& forward, const TimingOptions& options);
 
 }  // namespace hakd
 

@@ -119,8 +119,9 @@ hakd::v1::LayerSpec Linear(int in) {
 }
 
 // A task whose items are Linear(in) for in in `ins` (0 is an invalid layer).
+// The throttling detector is off unless `reference_interval_s` is given.
 CoordinatorMessage Task(int64_t sweep, int chunk, const std::vector<int>& ins,
-                        int first_index = 0) {
+                        int first_index = 0, double reference_interval_s = -1) {
   CoordinatorMessage m;
   hakd::v1::ProfilingTask* t = m.mutable_task();
   t->set_task_id("sweep-" + std::to_string(sweep) + "/chunk-" +
@@ -133,6 +134,7 @@ CoordinatorMessage Task(int64_t sweep, int chunk, const std::vector<int>& ins,
     *item->mutable_layer() = Linear(ins[i]);
   }
   t->mutable_settings()->set_min_samples(3);
+  t->mutable_settings()->set_reference_interval_s(reference_interval_s);
   return m;
 }
 
@@ -173,7 +175,7 @@ class AgentStreamTest : public ::testing::Test {
   // A fake timer: fixed statistics, counts calls, optionally slow.
   MeasureFn FakeMeasure(absl::Duration per_layer = absl::ZeroDuration()) {
     return [this, per_layer](
-               const hakd::v1::LayerSpec&,
+               const hakd::v1::TaskItem&,
                const TimingOptions& options) -> absl::StatusOr<LayerTiming> {
       ++measure_calls_;
       absl::SleepFor(per_layer);
@@ -499,8 +501,9 @@ TEST_F(AgentStreamTest, StabilityGateRemeasuresNoisyLayersAndFlagsUnstable) {
   });
   std::map<int, int> calls;
   absl::Mutex calls_mu;
-  Start(Options(), [&](const hakd::v1::LayerSpec& layer,
+  Start(Options(), [&](const hakd::v1::TaskItem& item,
                        const TimingOptions& options) -> absl::StatusOr<LayerTiming> {
+    const hakd::v1::LayerSpec& layer = item.layer();
     int n;
     {
       absl::MutexLock lock(&calls_mu);
@@ -535,6 +538,51 @@ TEST_F(AgentStreamTest, StabilityGateRemeasuresNoisyLayersAndFlagsUnstable) {
   EXPECT_GT(ms[1].settings().min_samples(), 0);
   EXPECT_EQ(ms[1].interop_threads(), 1);
   EXPECT_GE(ms[1].state().load_average_1m(), 0);
+}
+
+TEST_F(AgentStreamTest, ThrottlingDetectorFlagsResultsWhileReferenceIsSlow) {
+  absl::Notification done;
+  std::vector<hakd::v1::MeasurementBatch> batches;
+  std::vector<TaskStatus> statuses;
+  coordinator_.AddScript([&](grpc::ServerContext*, Stream* stream) {
+    hakd::v1::Hello hello;
+    if (!ReadHelloAndWelcome(stream, &hello, 3)) return grpc::Status::CANCELLED;
+    // Probe at every check: the interval is a microsecond.
+    stream->Write(Task(12, 0, {8, 16}, 0, 1e-6));
+    Reader r{stream, 0, &batches, &statuses};
+    EXPECT_TRUE(r.UntilStatus("sweep-12/chunk-0", TaskStatus::STATE_FINISHED));
+    done.Notify();
+    r.UntilEnd();
+    return grpc::Status::OK;
+  });
+  std::atomic<int> probes{0};
+  Start(Options(), [&](const hakd::v1::TaskItem& item,
+                       const TimingOptions& options) -> absl::StatusOr<LayerTiming> {
+    LayerTiming t;
+    t.median_us = t.mean_us = 100;
+    if (item.layer().kind() == hakd::v1::LAYER_KIND_CONV2D) {
+      // The reference kernel: 100 us for the three baseline probes, then
+      // half as fast again, as when the clock drops.
+      if (++probes > 3) t.median_us = t.mean_us = 150;
+    }
+    t.p10_us = t.median_us * 0.9;
+    t.p90_us = t.median_us * 1.1;
+    t.stddev_us = 1;
+    t.samples = options.min_samples;
+    t.runs_per_sample = 1;
+    return t;
+  });
+  ASSERT_TRUE(Wait(done));
+  EXPECT_TRUE(StopAndJoin().ok());
+  std::vector<hakd::v1::Measurement> ms;
+  for (const auto& b : batches) ms.insert(ms.end(), b.measurements().begin(), b.measurements().end());
+  ASSERT_EQ(ms.size(), 2u);
+  EXPECT_GE(probes.load(), 5);
+  for (const auto& m : ms) {
+    EXPECT_TRUE(m.throttled());
+    EXPECT_DOUBLE_EQ(m.reference_ratio(), 1.5);
+    EXPECT_DOUBLE_EQ(m.settings().reference_tolerance(), 0.10);
+  }
 }
 
 }  // namespace
