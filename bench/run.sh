@@ -9,7 +9,13 @@ build="${HAKD_BUILD_DIR:-$root/build}"
 declare -A what=(
   [ingest]="16 simulated agents stream measurements to hakd-server over loopback; committed rows/s and ack p99 vs raw SQLite appends"
   [query]="p50/p99 of a single-layer QueryMeasurements over gRPC on a database of 1,000,000 measurements"
+  [fidelity]="60 random realistic networks timed end to end by a local agent vs PredictNetwork (overhead fitted on 12 others): share within 10%/5%, median error"
+  [repeatability]="the quick sweep run twice, 60 s apart, by a local agent: median relative difference of each layer's two medians"
+  [sweep]="the default sweep (2,241 layers) by a local agent: wall time and wall time over time inside timed runs"
 )
+# Which program runs each benchmark.
+declare -A program=([ingest]=ingest [query]=query [fidelity]=fidelity
+                    [repeatability]=sweep [sweep]=sweep)
 
 usage() {
   echo "usage: bench/run.sh NAME"
@@ -21,23 +27,26 @@ usage() {
 name="$1"; shift
 [ -n "${what[$name]:-}" ] || { echo "bench/run.sh: unknown benchmark '$name'" >&2; usage >&2; exit 2; }
 
-if [ ! -x "$build/server/hakd-server" ] || [ ! -x "$build/bench/hakd-bench-$name" ]; then
-  echo "bench/run.sh: building (into $build)" >&2
-  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-  ninja -C "$build" hakd-server "hakd-bench-$name" >/dev/null
-fi
+prog="hakd-bench-${program[$name]}"
+echo "bench/run.sh: building (into $build)" >&2
+[ -f "$build/build.ninja" ] || cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+ninja -C "$build" hakd-server hakd-agent "$prog" >/dev/null
 
 work="$(mktemp -d /tmp/hakd-bench.XXXXXX)"
 server_pid=""
+agent_pid=""
 cleanup() {
+  [ -n "$agent_pid" ] && kill "$agent_pid" 2>/dev/null && wait "$agent_pid" 2>/dev/null
   [ -n "$server_pid" ] && kill "$server_pid" 2>/dev/null && wait "$server_pid" 2>/dev/null
   rm -rf "$work"
 }
 trap cleanup EXIT
 
 token="bench-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-printf 'admin %s\n' "$token" > "$work/auth"
+agent_token="bench-agent-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+printf 'admin %s\nagent %s\n' "$token" "$agent_token" > "$work/auth"
 printf '%s\n' "$token" > "$work/token"
+printf '%s\n' "$agent_token" > "$work/agent-token"
 
 start_server() {  # $1 = database file
   "$build/server/hakd-server" --listen 127.0.0.1:0 --port-file "$work/port" \
@@ -48,7 +57,28 @@ start_server() {  # $1 = database file
   port="$(cat "$work/port")"
 }
 
+# One agent on this machine, one intra-op and one inter-op thread, named
+# after the host; waits until it is online.
+start_agent() {
+  device="bench-$(hostname | tr -c 'A-Za-z0-9._\n-' '-')"
+  "$build/agent/hakd-agent" --server "127.0.0.1:$port" --token-file "$work/agent-token" \
+    --name "$device" --threads 1 --interop-threads 1 2>"$work/agent.log" &
+  agent_pid=$!
+  for _ in $(seq 300); do grep -q "welcome\|Welcome\|connected" "$work/agent.log" 2>/dev/null && break; sleep 0.1; done
+}
+
 case "$name" in
+  fidelity)
+    start_server "$work/farm.db"
+    start_agent
+    "$build/bench/$prog" --server "127.0.0.1:$port" --token-file "$work/token" --device "$device" "$@"
+    ;;
+  repeatability|sweep)
+    start_server "$work/farm.db"
+    start_agent
+    mode=$([ "$name" = sweep ] && echo cost || echo repeatability)
+    "$build/bench/$prog" --mode "$mode" --server "127.0.0.1:$port" --token-file "$work/token" --device "$device" "$@"
+    ;;
   ingest)
     start_server "$work/farm.db"
     "$build/bench/hakd-bench-ingest" --server "127.0.0.1:$port" --token-file "$work/token" \

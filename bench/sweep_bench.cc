@@ -1,0 +1,180 @@
+// Cost and repeatability of sweeps, against a running coordinator whose
+// device has an agent online (bench/run.sh sweep | repeatability).
+//
+// cost: runs one sweep of a preset (default "default") and reports its wall
+//   time (the coordinator's started..finished) and the overhead ratio: wall
+//   time over the time spent inside timed sample runs (sum over results of
+//   samples x runs_per_sample x mean). Warm-up, inner-loop calibration,
+//   re-measures, building layers and the wire are all overhead.
+// repeatability: runs the same sweep twice, --gap-s seconds apart, and
+//   reports the median (and p90) relative difference between the two
+//   medians of every layer: |a - b| / ((a + b) / 2).
+//
+//   hakd-bench-sweep --mode cost|repeatability --server ADDR --token-file F
+//       --device NAME [--preset default] [--gap-s 60]
+#include <grpcpp/grpcpp.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/numbers.h"
+#include "bench/bench_util.h"
+#include "common/grpc_client.h"
+#include "hakd/v1/latency_service.grpc.pb.h"
+
+namespace hakd::bench {
+namespace {
+
+using hakd::v1::LatencyService;
+
+struct Context {
+  std::unique_ptr<LatencyService::Stub> stub;
+  std::string token;
+  std::string device;
+};
+
+void Die(const std::string& what, const grpc::Status& st) {
+  std::fprintf(stderr, "hakd-bench-sweep: %s: %s\n", what.c_str(),
+               st.error_message().c_str());
+  std::exit(1);
+}
+
+hakd::v1::Sweep RunSweep(Context& c, const std::string& preset) {
+  hakd::v1::StartSweepRequest req;
+  req.set_device(c.device);
+  req.set_preset(preset);
+  hakd::v1::Sweep sweep;
+  {
+    grpc::ClientContext ctx;
+    AddBearerToken(&ctx, c.token);
+    if (grpc::Status st = c.stub->StartSweep(&ctx, req, &sweep); !st.ok()) {
+      Die("StartSweep", st);
+    }
+  }
+  int last = -1;
+  while (sweep.state() != hakd::v1::Sweep::STATE_DONE) {
+    if (sweep.state() == hakd::v1::Sweep::STATE_CANCELLED) {
+      std::fprintf(stderr, "hakd-bench-sweep: sweep cancelled\n");
+      std::exit(1);
+    }
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    grpc::ClientContext ctx;
+    AddBearerToken(&ctx, c.token);
+    hakd::v1::GetSweepRequest get;
+    get.set_sweep_id(sweep.id());
+    if (grpc::Status st = c.stub->GetSweep(&ctx, get, &sweep); !st.ok()) {
+      Die("GetSweep", st);
+    }
+    const int done = sweep.measured() + sweep.failed();
+    if (done / 200 != last / 200) {
+      std::fprintf(stderr, "  sweep %ld: %d/%d\n", static_cast<long>(sweep.id()),
+                   done, sweep.total());
+      last = done;
+    }
+  }
+  return sweep;
+}
+
+std::vector<hakd::v1::Measurement> Results(Context& c, int64_t sweep_id) {
+  grpc::ClientContext ctx;
+  AddBearerToken(&ctx, c.token);
+  hakd::v1::ExportMeasurementsRequest req;
+  req.set_device(c.device);
+  auto reader = c.stub->ExportMeasurements(&ctx, req);
+  hakd::v1::MeasurementPage page;
+  std::vector<hakd::v1::Measurement> out;
+  while (reader->Read(&page)) {
+    for (const auto& m : page.measurements()) {
+      if (m.sweep_id() == sweep_id) out.push_back(m);
+    }
+  }
+  if (grpc::Status st = reader->Finish(); !st.ok()) Die("ExportMeasurements", st);
+  return out;
+}
+
+int Run(int argc, char** argv) {
+  Context c;
+  const std::string mode = FlagValue(argc, argv, "mode", "");
+  const std::string server = FlagValue(argc, argv, "server", "");
+  c.device = FlagValue(argc, argv, "device", "");
+  int gap_s = 60;
+  if ((mode != "cost" && mode != "repeatability") || server.empty() ||
+      c.device.empty() ||
+      !absl::SimpleAtoi(FlagValue(argc, argv, "gap-s", "60"), &gap_s)) {
+    std::fprintf(stderr,
+                 "usage: hakd-bench-sweep --mode cost|repeatability --server ADDR "
+                 "--token-file F --device NAME [--preset P] [--gap-s 60]\n");
+    return 2;
+  }
+  const std::string preset = FlagValue(argc, argv, "preset",
+                                       mode == "cost" ? "default" : "quick");
+  absl::StatusOr<std::string> token =
+      ReadTokenFile(FlagValue(argc, argv, "token-file", ""));
+  if (!token.ok()) {
+    std::fprintf(stderr, "hakd-bench-sweep: %s\n", token.status().ToString().c_str());
+    return 1;
+  }
+  c.token = *token;
+  ClientOptions copts;
+  copts.server = server;
+  auto channel = CreateClientChannel(copts);
+  if (!channel.ok()) {
+    std::fprintf(stderr, "hakd-bench-sweep: %s\n", channel.status().ToString().c_str());
+    return 1;
+  }
+  c.stub = LatencyService::NewStub(*channel);
+  std::printf("machine: %s\n", MachineDescription().c_str());
+  if (mode == "cost") {
+    const hakd::v1::Sweep sweep = RunSweep(c, preset);
+    const std::vector<hakd::v1::Measurement> results = Results(c, sweep.id());
+    double timed_s = 0;
+    int unstable = 0, throttled = 0;
+    for (const auto& m : results) {
+      timed_s += 1e-6 * m.mean_us() * m.samples() * m.runs_per_sample();
+      unstable += m.unstable();
+      throttled += m.throttled();
+    }
+    const double wall_s =
+        (sweep.finished_unix_ms() - sweep.started_unix_ms()) / 1000.0;
+    std::printf("method: preset '%s' (%d layers) on one agent; wall = sweep "
+                "started..finished on the coordinator; timed = sum of samples x "
+                "runs_per_sample x mean\n", preset.c_str(), sweep.total());
+    std::printf("sweep_layers: %d\n", sweep.total());
+    std::printf("sweep_wall_s: %.1f\n", wall_s);
+    std::printf("sweep_timed_s: %.1f\n", timed_s);
+    std::printf("sweep_overhead_ratio: %.3f\n", timed_s > 0 ? wall_s / timed_s : 0);
+    std::printf("sweep_unstable: %d\n", unstable);
+    std::printf("sweep_throttled: %d\n", throttled);
+    return 0;
+  }
+  const hakd::v1::Sweep first = RunSweep(c, preset);
+  std::fprintf(stderr, "  waiting %d s before the second sweep\n", gap_s);
+  std::this_thread::sleep_for(std::chrono::seconds(gap_s));
+  const hakd::v1::Sweep second = RunSweep(c, preset);
+  std::map<int, double> a;
+  for (const auto& m : Results(c, first.id())) a[m.item_index()] = m.median_us();
+  std::vector<double> diffs;
+  for (const auto& m : Results(c, second.id())) {
+    auto it = a.find(m.item_index());
+    if (it == a.end()) continue;
+    diffs.push_back(100 * std::fabs(it->second - m.median_us()) /
+                    (0.5 * (it->second + m.median_us())));
+  }
+  std::printf("method: preset '%s' (%d layers) swept twice, %d s apart; "
+              "relative difference of each layer's two medians\n",
+              preset.c_str(), first.total(), gap_s);
+  std::printf("repeatability_layers: %zu\n", diffs.size());
+  std::printf("repeatability_median_diff_pct: %.2f\n", Quantile(diffs, 0.5));
+  std::printf("repeatability_p90_diff_pct: %.2f\n", Quantile(diffs, 0.9));
+  return 0;
+}
+
+}  // namespace
+}  // namespace hakd::bench
+
+int main(int argc, char** argv) { return hakd::bench::Run(argc, argv); }
