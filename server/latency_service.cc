@@ -144,7 +144,8 @@ Status LatencyServiceImpl::ExportMeasurements(
   int64_t after = 0;
   while (!context->IsCancelled()) {
     absl::StatusOr<std::vector<hakd::v1::Measurement>> page =
-        store_->ExportPage(d->id, after, page_size);
+        request->units() ? store_->UnitMeasurementsPage(d->id, after, page_size)
+                         : store_->ExportPage(d->id, after, page_size);
     if (!page.ok()) return ToGrpcStatus(page.status());
     if (page->empty()) return Status::OK;
     after = page->back().id();
