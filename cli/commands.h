@@ -4,9 +4,11 @@
 #define HAKD_CLI_COMMANDS_H_
 
 #include <cstdint>
+#include <ostream>
 
 #include "absl/status/status.h"
 #include "cli/command_context.h"
+#include "cli/progress.h"
 
 namespace hakd::cli {
 
@@ -28,6 +30,11 @@ absl::Status RunSweepCancel(CommandContext& ctx);
 
 // Follows sweep `sweep_id` (shared by `sweep watch` and `sweep start --watch`).
 absl::Status WatchSweepUntilFinished(CommandContext& ctx, int64_t sweep_id);
+// The same with the progress shown on `progress` in `mode` (e.g. standard
+// error when standard output must hold a single JSON document).
+absl::Status WatchSweepUntilFinished(CommandContext& ctx, int64_t sweep_id,
+                                     std::ostream& progress,
+                                     ProgressPrinter::Mode mode);
 
 // latency query: measurements matching the layer flags.
 absl::Status RunLatencyQuery(CommandContext& ctx);
@@ -37,6 +44,12 @@ absl::Status RunLatencyExport(CommandContext& ctx);
 absl::Status RunLatencyStaircase(CommandContext& ctx);
 // latency summary: device facts, totals and every family's steps.
 absl::Status RunLatencySummary(CommandContext& ctx);
+// latency predict: a network's predicted latency, unit by unit; with
+// --measure-missing, measures what cannot be predicted and predicts again.
+// Exit 1 when the prediction it ends with is incomplete.
+absl::Status RunLatencyPredict(CommandContext& ctx);
+// latency fit-overhead: fits and shows a device's overhead model.
+absl::Status RunLatencyFitOverhead(CommandContext& ctx);
 
 }  // namespace hakd::cli
 

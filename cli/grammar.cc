@@ -79,6 +79,21 @@ std::vector<FlagSpec> CommandFlags() {
       {"min-ratio", T::kPositiveNumber, false, "R",
        "smallest latency jump counted as a step (server default 1.15)"},
       {"svg", T::kString, false, "FILE", "also plot the staircases to FILE"},
+      {"network", T::kString, true, "FILE",
+       "time FILE's whole network end to end, repeatable"},
+      {"units-of", T::kString, true, "FILE",
+       "time every unit (stem, each block, head) of FILE's network, "
+       "repeatable"},
+      {"label", T::kString, false, "TEXT",
+       "shown as the sweep's preset (at most 64 characters)"},
+      {"spec", T::kString, false, "FILE", "network spec JSON to predict"},
+      {"measure-missing", T::kBool, false, "",
+       "start a sweep of the units that cannot be predicted, wait for it and "
+       "predict again"},
+      {"no-wait", T::kBool, false, "",
+       "with --measure-missing: start the sweep but do not wait for it"},
+      {"sweep", T::kString, true, "ID",
+       "sweep of whole networks to fit on, repeatable"},
   };
 }
 
@@ -117,8 +132,9 @@ std::vector<CommandSpec> Commands() {
        false,
        {"device", "preset", "family", "chunk-size", "min-samples",
         "max-samples", "min-sample-ms", "warmup-runs", "max-seconds-per-layer",
-        "stable-cv", "max-cv", "max-remeasure", "keep-samples", "watch"},
-       "start measuring a preset or --family SPECs on a device",
+        "stable-cv", "max-cv", "max-remeasure", "keep-samples", "watch",
+        "network", "units-of", "label"},
+       "start measuring a preset, --family SPECs or network units on a device",
        {"device"}},
       {{"sweep", "watch"},
        {"ID"},
@@ -158,6 +174,20 @@ std::vector<CommandSpec> Commands() {
        {"device"},
        "device facts, measurement count and every family's steps",
        {"device"}},
+      {{"latency", "predict"},
+       {},
+       false,
+       {"device", "spec", "measure-missing", "no-wait", "min-samples",
+        "max-samples", "min-sample-ms", "warmup-runs", "max-seconds-per-layer",
+        "stable-cv", "max-cv", "max-remeasure", "keep-samples"},
+       "predict a network's latency on a device from its units' measurements",
+       {"device", "spec"}},
+      {{"latency", "fit-overhead"},
+       {},
+       false,
+       {"device", "sweep"},
+       "fit a device's overhead from sweeps of whole networks",
+       {"device", "sweep"}},
   };
 }
 

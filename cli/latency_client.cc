@@ -171,4 +171,23 @@ absl::StatusOr<hakd::v1::GetStaircasesResponse> LatencyClient::GetStaircases(
       });
 }
 
+absl::StatusOr<hakd::v1::PredictNetworkResponse> LatencyClient::PredictNetwork(
+    const hakd::v1::PredictNetworkRequest& request) {
+  // measure_missing also starts a sweep, which a read-only role may not.
+  return Unary<hakd::v1::PredictNetworkResponse>(
+      request.measure_missing() ? "measure missing units (start sweeps)"
+                                : "predict latency",
+      [&](grpc::ClientContext* c, auto* r) {
+        return stub_->PredictNetwork(c, request, r);
+      });
+}
+
+absl::StatusOr<hakd::v1::OverheadModel> LatencyClient::FitOverhead(
+    const hakd::v1::FitOverheadRequest& request) {
+  return Unary<hakd::v1::OverheadModel>(
+      "fit overheads", [&](grpc::ClientContext* c, auto* r) {
+        return stub_->FitOverhead(c, request, r);
+      });
+}
+
 }  // namespace hakd::cli

@@ -67,6 +67,12 @@ class LatencyClient {
   // GetStaircases.
   absl::StatusOr<hakd::v1::GetStaircasesResponse> GetStaircases(
       const hakd::v1::GetStaircasesRequest& request);
+  // PredictNetwork.
+  absl::StatusOr<hakd::v1::PredictNetworkResponse> PredictNetwork(
+      const hakd::v1::PredictNetworkRequest& request);
+  // FitOverhead.
+  absl::StatusOr<hakd::v1::OverheadModel> FitOverhead(
+      const hakd::v1::FitOverheadRequest& request);
 
  private:
   // Token, fail-fast and (for unary calls) the deadline.

@@ -14,6 +14,20 @@ std::string FormatMicros(double us) {
   return absl::StrFormat("%.3f", us);
 }
 
+std::string FormatMillis(double us) { return FormatMicros(us / 1000); }
+
+std::string FormatCount(int64_t n) {
+  static constexpr const char* kSuffixes[] = {"K", "M", "G", "T"};
+  if (n < 1000 && n > -1000) return absl::StrFormat("%d", n);
+  double value = static_cast<double>(n);
+  int suffix = -1;
+  while (std::fabs(value) >= 999.95 && suffix < 3) {
+    value /= 1000;
+    ++suffix;
+  }
+  return absl::StrFormat("%.1f%s", value, kSuffixes[suffix]);
+}
+
 std::string FormatBytes(int64_t bytes) {
   if (bytes <= 0) return "-";
   static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};

@@ -28,6 +28,8 @@ const std::map<std::string, Handler>& Handlers() {
       {"latency export", RunLatencyExport},
       {"latency staircase", RunLatencyStaircase},
       {"latency summary", RunLatencySummary},
+      {"latency predict", RunLatencyPredict},
+      {"latency fit-overhead", RunLatencyFitOverhead},
   };
   return *handlers;
 }

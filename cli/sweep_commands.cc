@@ -15,7 +15,8 @@ absl::Status RunSweepStart(CommandContext& ctx) {
     HAKD_RETURN_IF_ERROR(ctx.PrintJson(sweep));
   } else {
     ctx.out() << "sweep " << sweep.id() << " started on device "
-              << sweep.device_name() << ": " << sweep.total() << " layers\n";
+              << sweep.device_name() << ": " << sweep.total()
+              << (request.units_size() > 0 ? " units\n" : " layers\n");
   }
   if (!ctx.flags().Has("watch")) return absl::OkStatus();
   ctx.out() << std::flush;

@@ -9,11 +9,22 @@
 
 namespace hakd::cli {
 
-// The request for --device, --preset, --family..., --chunk-size and the
-// measurement settings. Only settings given are set (0 keeps the agent's
-// default). Usage errors: no --device, an unknown preset, --preset together
-// with --family, a bad SPEC, --min-samples above --max-samples.
+// The request for --device, --preset, --family..., --network FILE...,
+// --units-of FILE..., --label, --chunk-size and the measurement settings.
+// --network adds each file's network as one unit timed end to end;
+// --units-of adds every unit (stem, each block, head) of each file's
+// network; units that compute the same thing (hakd::UnitKey) are sent once.
+// Only settings given are set (0 keeps the agent's default). Usage errors:
+// no --device, an unknown preset, --preset together with --family, either
+// of them together with --network / --units-of, a bad SPEC, a spec file that
+// cannot be read or is invalid (named), --min-samples above --max-samples.
 absl::StatusOr<hakd::v1::StartSweepRequest> SweepRequestFromFlags(
+    const FlagValues& flags);
+
+// The measurement settings flags (--min-samples ... --max-remeasure), shared
+// by `sweep start` and `latency predict --measure-missing`. Only settings
+// given are set. A usage error when --min-samples exceeds --max-samples.
+absl::StatusOr<hakd::v1::MeasurementSettings> MeasurementSettingsFromFlags(
     const FlagValues& flags);
 
 }  // namespace hakd::cli

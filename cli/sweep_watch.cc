@@ -8,12 +8,18 @@
 namespace hakd::cli {
 
 absl::Status WatchSweepUntilFinished(CommandContext& ctx, int64_t sweep_id) {
-  HAKD_ASSIGN_OR_RETURN(LatencyClient * client, ctx.Client());
   const ProgressPrinter::Mode mode =
       ctx.options().json      ? ProgressPrinter::Mode::kJson
       : ctx.out_is_terminal() ? ProgressPrinter::Mode::kTerminal
                               : ProgressPrinter::Mode::kLines;
-  ProgressPrinter printer(ctx.out(), mode);
+  return WatchSweepUntilFinished(ctx, sweep_id, ctx.out(), mode);
+}
+
+absl::Status WatchSweepUntilFinished(CommandContext& ctx, int64_t sweep_id,
+                                     std::ostream& progress,
+                                     ProgressPrinter::Mode mode) {
+  HAKD_ASSIGN_OR_RETURN(LatencyClient * client, ctx.Client());
+  ProgressPrinter printer(progress, mode);
   hakd::v1::Sweep last;
   bool seen = false;
   const absl::Status watched = client->WatchSweep(

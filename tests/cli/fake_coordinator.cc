@@ -3,6 +3,8 @@
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
 
+#include <algorithm>
+
 namespace hakd::cli::testing {
 
 using grpc::ServerContext;
@@ -43,6 +45,17 @@ hakd::v1::StartSweepRequest FakeCoordinator::LastStart() {
 hakd::v1::GetStaircasesRequest FakeCoordinator::LastStaircases() {
   std::lock_guard<std::mutex> lock(mu_);
   return last_staircases_;
+}
+
+std::vector<hakd::v1::PredictNetworkRequest>
+FakeCoordinator::PredictRequests() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return predict_requests_;
+}
+
+hakd::v1::FitOverheadRequest FakeCoordinator::LastFitOverhead() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return last_fit_overhead_;
 }
 
 Status FakeCoordinator::ListDevices(ServerContext* context,
@@ -164,6 +177,40 @@ Status FakeCoordinator::GetStaircases(
   hakd::v1::Device device;
   if (Status s = FindDevice(request->device(), &device); !s.ok()) return s;
   *response = staircases;
+  return Status::OK;
+}
+
+Status FakeCoordinator::PredictNetwork(
+    ServerContext* context, const hakd::v1::PredictNetworkRequest* request,
+    hakd::v1::PredictNetworkResponse* response) {
+  if (Status s = CheckToken(context); !s.ok()) return s;
+  size_t answered = 0;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    predict_requests_.push_back(*request);
+    answered = predict_requests_.size() - 1;
+  }
+  hakd::v1::Device device;
+  if (Status s = FindDevice(request->device(), &device); !s.ok()) return s;
+  if (predictions.empty()) {
+    return Status(StatusCode::INTERNAL, "no canned prediction");
+  }
+  *response = predictions[std::min(answered, predictions.size() - 1)];
+  return Status::OK;
+}
+
+Status FakeCoordinator::FitOverhead(ServerContext* context,
+                                    const hakd::v1::FitOverheadRequest* request,
+                                    hakd::v1::OverheadModel* response) {
+  if (Status s = CheckToken(context); !s.ok()) return s;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    last_fit_overhead_ = *request;
+  }
+  hakd::v1::Device device;
+  if (Status s = FindDevice(request->device(), &device); !s.ok()) return s;
+  if (!fit_overhead_status.ok()) return fit_overhead_status;
+  *response = overhead;
   return Status::OK;
 }
 

@@ -31,11 +31,18 @@ class FakeCoordinator final : public hakd::v1::LatencyService::Service {
   std::vector<hakd::v1::Sweep> sweeps;         // answer of ListSweeps
   grpc::Status start_sweep_status;             // e.g. PERMISSION_DENIED
   hakd::v1::GetStaircasesResponse staircases;
+  // Answers of PredictNetwork in order; the last one repeats.
+  std::vector<hakd::v1::PredictNetworkResponse> predictions;
+  hakd::v1::OverheadModel overhead;  // answer of FitOverhead
+  grpc::Status fit_overhead_status;  // e.g. FAILED_PRECONDITION
 
   // The last requests seen.
   hakd::v1::QueryMeasurementsRequest LastQuery();
   hakd::v1::StartSweepRequest LastStart();
   hakd::v1::GetStaircasesRequest LastStaircases();
+  // Every PredictNetwork request, in order.
+  std::vector<hakd::v1::PredictNetworkRequest> PredictRequests();
+  hakd::v1::FitOverheadRequest LastFitOverhead();
 
   grpc::Status ListDevices(grpc::ServerContext* context,
                            const hakd::v1::ListDevicesRequest* request,
@@ -70,6 +77,13 @@ class FakeCoordinator final : public hakd::v1::LatencyService::Service {
       grpc::ServerContext* context,
       const hakd::v1::GetStaircasesRequest* request,
       hakd::v1::GetStaircasesResponse* response) override;
+  grpc::Status PredictNetwork(
+      grpc::ServerContext* context,
+      const hakd::v1::PredictNetworkRequest* request,
+      hakd::v1::PredictNetworkResponse* response) override;
+  grpc::Status FitOverhead(grpc::ServerContext* context,
+                           const hakd::v1::FitOverheadRequest* request,
+                           hakd::v1::OverheadModel* response) override;
 
  private:
   // UNAUTHENTICATED unless the call carries "Bearer <token>".
@@ -82,6 +96,8 @@ class FakeCoordinator final : public hakd::v1::LatencyService::Service {
   hakd::v1::QueryMeasurementsRequest last_query_;
   hakd::v1::StartSweepRequest last_start_;
   hakd::v1::GetStaircasesRequest last_staircases_;
+  std::vector<hakd::v1::PredictNetworkRequest> predict_requests_;
+  hakd::v1::FitOverheadRequest last_fit_overhead_;
 };
 
 // Serves a FakeCoordinator on a free loopback port for the test's lifetime.

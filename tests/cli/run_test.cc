@@ -99,6 +99,76 @@ hakd::v1::Sweep MakeSweep(hakd::v1::Sweep::State state, int measured) {
   return s;
 }
 
+// A small valid network spec (see docs/network-spec.md): stem, two equal
+// residual blocks, a strided one, head; 4 distinct units of 5.
+constexpr char kTwinSpec[] = R"({
+  "name": "twin",
+  "input": {"channels": 3, "height": 32, "width": 32},
+  "num_classes": 10,
+  "stem": {"out_channels": 16},
+  "stages": [
+    {"name": "group1", "blocks": [
+      {"residual": {"out_channels": 16}},
+      {"residual": {"out_channels": 16}},
+      {"residual": {"out_channels": 32, "stride": 2}}
+    ]}
+  ],
+  "head": {"batchnorm_relu": true}
+})";
+
+hakd::v1::UnitPrediction MakeUnit(const std::string& name,
+                                  hakd::v1::UnitPrediction::Source source,
+                                  double us, int width) {
+  hakd::v1::UnitPrediction u;
+  u.set_name(name);
+  u.set_key("key of " + name);
+  u.set_source(source);
+  u.set_latency_us(us);
+  u.set_width(width);
+  return u;
+}
+
+// A prediction of kTwinSpec on rpi4: complete, or with its head missing.
+hakd::v1::PredictNetworkResponse MakePrediction(bool complete) {
+  using Source = hakd::v1::UnitPrediction;
+  hakd::v1::PredictNetworkResponse p;
+  p.set_device_name("rpi4");
+  p.set_macs(41'234'567);
+  p.set_params(360'500);
+  *p.add_units() = MakeUnit("stem", Source::SOURCE_MEASURED, 120, 16);
+  *p.add_units() =
+      MakeUnit("stages[0].blocks[0]", Source::SOURCE_MEASURED, 1500, 16);
+  *p.add_units() =
+      MakeUnit("stages[0].blocks[1]", Source::SOURCE_MEASURED, 1500, 16);
+  hakd::v1::UnitPrediction* i = p.add_units();
+  *i = MakeUnit("stages[0].blocks[2]", Source::SOURCE_INTERPOLATED, 2345, 32);
+  i->set_lower_width(24);
+  i->set_upper_width(40);
+  if (complete) {
+    *p.add_units() = MakeUnit("head", Source::SOURCE_MEASURED, 35, 32);
+    p.set_complete(true);
+    p.set_measured_units(4);
+    p.set_interpolated_units(1);
+    p.set_units_sum_us(5500);
+    p.set_overhead_us(450);
+    p.set_predicted_us(5950);
+    p.set_confidence("medium");
+    p.set_expected_error_pct(8.25);
+    p.mutable_overhead()->set_networks(3);
+  } else {
+    hakd::v1::UnitPrediction* m = p.add_units();
+    *m = MakeUnit("head", Source::SOURCE_MISSING, 0, 32);
+    m->set_reason("no measurement of its family");
+    p.set_measured_units(3);
+    p.set_interpolated_units(1);
+    p.set_missing_units(1);
+    p.set_units_sum_us(5465);
+    p.set_confidence("none");
+    p.set_expected_error_pct(14.3);
+  }
+  return p;
+}
+
 class RunTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -174,6 +244,13 @@ class RunTest : public ::testing::Test {
                             const std::string& line) {
     EXPECT_EQ(r.code, code) << r.err;
     EXPECT_EQ(r.err, "hakdctl: " + line + "\n");
+  }
+
+  // Writes `text` to a file in the test's directory; returns its path.
+  std::string WriteFile(const std::string& name, const std::string& text) {
+    const std::string path = dir_ + "/" + name;
+    std::ofstream(path) << text;
+    return path;
   }
 
   testing::FakeServer server_;
@@ -449,6 +526,247 @@ TEST_F(RunTest, Summary) {
   EXPECT_THAT(json.out, StartsWith("{\"device\":{\"id\":\"3\""));
   EXPECT_THAT(json.out,
               HasSubstr(",\"staircases\":[{\"kind\":\"LAYER_KIND_CONV2D\""));
+}
+
+TEST_F(RunTest, PredictPrintsUnitsAndExitsZeroWhenComplete) {
+  testing::FakeCoordinator& fake = server_.service();
+  fake.predictions = {MakePrediction(/*complete=*/true)};
+  const std::string spec = WriteFile("twin.json", kTwinSpec);
+  const Result r =
+      Run({"latency", "predict", "--device", "rpi4", "--spec", spec});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_EQ(r.out,
+            "device rpi4, network twin: 5.95 ms predicted (units 5.50 ms + "
+            "overhead 0.450 ms), confidence medium, expected error 8.2%\n"
+            "units: 4 measured, 1 interpolated, 0 missing; 41.2M MACs, 360.5K "
+            "params\n"
+            "\n"
+            "UNIT                 SOURCE        LATENCY-MS  WIDTH  DETAIL\n"
+            "stem                 measured           0.120     16\n"
+            "stages[0].blocks[0]  measured           1.500     16\n"
+            "stages[0].blocks[1]  measured           1.500     16\n"
+            "stages[0].blocks[2]  interpolated       2.345     32  24..40\n"
+            "head                 measured           0.035     32\n");
+  const std::vector<hakd::v1::PredictNetworkRequest> sent =
+      fake.PredictRequests();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].device(), "rpi4");
+  EXPECT_EQ(sent[0].network().name(), "twin");
+  EXPECT_EQ(sent[0].network().stages(0).blocks_size(), 3);
+  EXPECT_FALSE(sent[0].measure_missing());
+
+  const Result json =
+      Run({"--json", "latency", "predict", "--device", "rpi4", "--spec", spec});
+  ASSERT_EQ(json.code, 0) << json.err;
+  EXPECT_THAT(json.out, StartsWith("{\"device_name\":\"rpi4\""));
+  EXPECT_EQ(std::count(json.out.begin(), json.out.end(), '\n'), 1);
+}
+
+TEST_F(RunTest, PredictIncompleteOnOfflineDeviceExitsOneWithHint) {
+  testing::FakeCoordinator& fake = server_.service();
+  fake.devices[0].set_online(false);
+  fake.predictions = {MakePrediction(/*complete=*/false)};
+  const std::string spec = WriteFile("twin.json", kTwinSpec);
+  const Result r = Run({"latency", "predict", "--device", "rpi4", "--spec",
+                        spec, "--measure-missing"});
+  ExpectFailure(r, 1,
+                "device rpi4 is offline; 1 unit cannot be predicted; rerun "
+                "with --measure-missing when its agent is online");
+  EXPECT_THAT(r.out, StartsWith("device rpi4, network twin: incomplete "
+                                "(units predicted so far 5.46 ms), "
+                                "confidence none"));
+  EXPECT_THAT(r.out, HasSubstr("units: 3 measured, 1 interpolated, 1 missing"));
+  EXPECT_THAT(r.out, HasSubstr("\nhead                 missing                -"
+                               "     32  no measurement of its family\n"));
+  ASSERT_EQ(fake.PredictRequests().size(), 1u);
+  EXPECT_TRUE(fake.PredictRequests()[0].measure_missing());
+
+  // Online, but not asked to measure: suggest it.
+  fake.devices[0].set_online(true);
+  ExpectFailure(
+      Run({"latency", "predict", "--device", "rpi4", "--spec", spec}), 1,
+      "1 unit cannot be predicted; rerun with --measure-missing to measure "
+      "them on device rpi4");
+}
+
+TEST_F(RunTest, PredictMeasureMissingWaitsForTheSweepAndPredictsAgain) {
+  testing::FakeCoordinator& fake = server_.service();
+  hakd::v1::PredictNetworkResponse first = MakePrediction(false);
+  first.set_measuring_sweep_id(9);
+  fake.predictions = {first, MakePrediction(true)};
+  fake.watch_updates = {MakeSweep(hakd::v1::Sweep::STATE_RUNNING, 100),
+                        MakeSweep(hakd::v1::Sweep::STATE_DONE, 2241)};
+  const std::string spec = WriteFile("twin.json", kTwinSpec);
+  const Result r = Run({"latency", "predict", "--device", "rpi4", "--spec",
+                        spec, "--measure-missing", "--min-samples", "5"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::vector<std::string> lines =
+      absl::StrSplit(r.out, '\n', absl::SkipEmpty());
+  ASSERT_GE(lines.size(), 6u) << r.out;
+  EXPECT_EQ(lines[0],
+            "device rpi4, network twin: 1 unit cannot be predicted yet; "
+            "measuring them in sweep 9");
+  EXPECT_THAT(lines[1], HasSubstr("100/2241"));
+  EXPECT_EQ(lines[3], "sweep 9 done: 2241 of 2241 measured, 0 failed in 1m30s");
+  EXPECT_THAT(lines[4], StartsWith("device rpi4, network twin: 5.95 ms "
+                                   "predicted"));
+  EXPECT_THAT(r.out, EndsWith("head                 measured           "
+                              "0.035     32\n"));
+  const std::vector<hakd::v1::PredictNetworkRequest> sent =
+      fake.PredictRequests();
+  ASSERT_EQ(sent.size(), 2u);
+  EXPECT_TRUE(sent[0].measure_missing());
+  EXPECT_EQ(sent[0].settings().min_samples(), 5);
+  EXPECT_FALSE(sent[1].measure_missing());
+  EXPECT_EQ(sent[1].network().name(), "twin");
+}
+
+TEST_F(RunTest, PredictMeasureMissingJsonAndNoWait) {
+  testing::FakeCoordinator& fake = server_.service();
+  hakd::v1::PredictNetworkResponse first = MakePrediction(false);
+  first.set_measuring_sweep_id(9);
+  fake.predictions = {first, MakePrediction(true)};
+  fake.watch_updates = {MakeSweep(hakd::v1::Sweep::STATE_DONE, 2241)};
+  const std::string spec = WriteFile("twin.json", kTwinSpec);
+  // --json: one document on stdout, the progress on stderr.
+  Result r = Run({"--json", "latency", "predict", "--device", "rpi4", "--spec",
+                  spec, "--measure-missing"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("\"complete\":true"));
+  EXPECT_THAT(r.err, HasSubstr("measuring them in sweep 9\n"));
+  EXPECT_THAT(r.err, HasSubstr("sweep 9 done:"));
+
+  // --no-wait: the incomplete prediction, exit 1 saying how to follow up.
+  fake.predictions = {first};
+  r = Run({"latency", "predict", "--device", "rpi4", "--spec", spec,
+           "--measure-missing", "--no-wait"});
+  ExpectFailure(r, 1,
+                "prediction incomplete: 1 unit being measured in sweep 9; run "
+                "'hakdctl sweep watch 9', then predict again");
+  EXPECT_THAT(r.out, HasSubstr(": incomplete"));
+  EXPECT_EQ(fake.PredictRequests().size(), 3u);
+
+  ExpectFailure(Run({"latency", "predict", "--device", "rpi4", "--spec", spec,
+                     "--no-wait"}),
+                2, "--no-wait applies only with --measure-missing");
+}
+
+TEST_F(RunTest, PredictBadSpecFileIsAUsageErrorNamingTheFile) {
+  server_.service().predictions = {MakePrediction(true)};
+  const std::string bad = WriteFile(
+      "bad.json", R"({"name": "bad", "input": {"channels": 3, "height": 32,
+      "width": 32}, "num_classes": 10, "stem": {"out_channels": 16},
+      "stages": [{"blocks": [{"residual": {"out_channels": 16,
+      "cheap": {"type": "TYPE_GROUPED", "groups": 3}}}]}]})");
+  Result r = Run({"latency", "predict", "--device", "rpi4", "--spec", bad});
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_THAT(r.err, StartsWith("hakdctl: " + bad + ": "));
+  EXPECT_THAT(r.err, HasSubstr("groups"));
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1);
+  EXPECT_TRUE(server_.service().PredictRequests().empty());
+
+  const std::string missing = dir_ + "/missing.json";
+  r = Run({"latency", "predict", "--device", "rpi4", "--spec", missing});
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_THAT(r.err, StartsWith("hakdctl: " + missing + ": cannot open"));
+
+  const std::string junk = WriteFile("junk.json", "{not json");
+  r = Run({"sweep", "start", "--device", "rpi4", "--units-of", junk});
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_THAT(r.err, StartsWith("hakdctl: " + junk + ": "));
+}
+
+TEST_F(RunTest, FitOverheadPrintsTheModel) {
+  testing::FakeCoordinator& fake = server_.service();
+  hakd::v1::OverheadModel& m = fake.overhead;
+  m.set_device_id(3);
+  m.set_scale(1.02);
+  m.set_intercept_us(350);
+  m.set_per_unit_us(4.21);
+  m.set_networks(5);
+  m.set_skipped_networks(1);
+  m.set_fit_median_abs_err_pct(2.14);
+  m.set_fit_max_abs_err_pct(5.3);
+  m.add_sweep_ids(10);
+  m.add_sweep_ids(11);
+  Result r = Run({"latency", "fit-overhead", "--device", "rpi4", "--sweep",
+                  "10", "--sweep", "11"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "measured = scale * sum(units) + intercept + per unit * units\n"
+            "device:           rpi4 (id 3)\n"
+            "networks fitted:  5 (1 skipped: not every unit predictable)\n"
+            "sweeps:           10, 11\n"
+            "scale:            1.0200\n"
+            "intercept:        350 us\n"
+            "per unit:         4.21 us\n"
+            "median abs error: 2.1%\n"
+            "max abs error:    5.3%\n"
+            "fitted:           -\n");
+  const hakd::v1::FitOverheadRequest sent = fake.LastFitOverhead();
+  EXPECT_EQ(sent.device(), "rpi4");
+  EXPECT_THAT(sent.sweep_ids(), ::testing::ElementsAre(10, 11));
+
+  r = Run({"--json", "latency", "fit-overhead", "--device", "rpi4", "--sweep",
+           "10"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("\"intercept_us\":350"));
+
+  ExpectFailure(
+      Run({"latency", "fit-overhead", "--device", "rpi4", "--sweep", "x"}), 2,
+      "--sweep: expected a sweep ID (a whole number >= 1), got 'x'");
+  ExpectFailure(Run({"latency", "fit-overhead", "--device", "rpi4"}), 2,
+                "--sweep is required for 'latency fit-overhead'");
+  fake.fit_overhead_status =
+      grpc::Status(grpc::StatusCode::FAILED_PRECONDITION,
+                   "sweeps 10 hold no end-to-end network results");
+  ExpectFailure(
+      Run({"latency", "fit-overhead", "--device", "rpi4", "--sweep", "10"}), 1,
+      "FAILED_PRECONDITION: sweeps 10 hold no end-to-end network results");
+}
+
+TEST_F(RunTest, SweepStartTimesNetworksAndTheirUnits) {
+  testing::FakeCoordinator& fake = server_.service();
+  const std::string spec = WriteFile("twin.json", kTwinSpec);
+  Result r = Run({"sweep", "start", "--device", "rpi4", "--network", spec,
+                  "--units-of", spec, "--label", "calibration"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "sweep 9 started on device rpi4: 2241 units\n");
+  hakd::v1::StartSweepRequest sent = fake.LastStart();
+  EXPECT_EQ(sent.device(), "rpi4");
+  EXPECT_EQ(sent.preset(), "");
+  EXPECT_EQ(sent.families_size(), 0);
+  EXPECT_EQ(sent.label(), "calibration");
+  // The network end to end, then stem, the two distinct blocks (the second
+  // equals the first) and head.
+  ASSERT_EQ(sent.units_size(), 5);
+  EXPECT_TRUE(sent.units(0).has_network());
+  EXPECT_EQ(sent.units(0).network().name(), "twin");
+  EXPECT_TRUE(sent.units(1).block().has_stem());
+  EXPECT_EQ(sent.units(2).block().block().residual().out_channels(), 16);
+  EXPECT_EQ(sent.units(3).block().block().residual().out_channels(), 32);
+  EXPECT_EQ(sent.units(3).block().input().channels(), 16);
+  EXPECT_TRUE(sent.units(4).block().has_head());
+  EXPECT_EQ(sent.units(4).block().num_classes(), 10);
+
+  r = Run({"sweep", "start", "--device", "rpi4", "--network", spec, "--network",
+           spec});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(fake.LastStart().units_size(), 1);
+  EXPECT_EQ(fake.LastStart().label(), "");
+
+  ExpectFailure(Run({"sweep", "start", "--device", "rpi4", "--network", spec,
+                     "--preset", "quick"}),
+                2,
+                "--network and --preset exclude each other (time units or "
+                "layers, not both)");
+  ExpectFailure(Run({"sweep", "start", "--device", "rpi4", "--units-of", spec,
+                     "--family", "linear:c=8"}),
+                2,
+                "--units-of and --family exclude each other (time units or "
+                "layers, not both)");
 }
 
 }  // namespace

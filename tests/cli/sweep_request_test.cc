@@ -80,5 +80,31 @@ TEST(SweepRequestTest, RefusesBadCombinations) {
   }
 }
 
+TEST(SweepRequestTest, LabelAndUnitFlags) {
+  absl::StatusOr<hakd::v1::StartSweepRequest> r =
+      RequestFor({"--device", "rpi4", "--preset", "quick", "--label", "cal"});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->preset(), "quick");
+  EXPECT_EQ(r->label(), "cal");
+
+  r = RequestFor({"--device", "rpi4", "--label", std::string(65, 'x')});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(ExitCodeOf(r.status()), kExitUsage);
+  EXPECT_EQ(r.status().message(), "--label: longer than 64 characters");
+
+  r = RequestFor({"--device", "rpi4", "--network", "/nonexistent/net.json"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(ExitCodeOf(r.status()), kExitUsage);
+  EXPECT_THAT(r.status().message(),
+              HasSubstr("/nonexistent/net.json: cannot open"));
+
+  r = RequestFor({"--device", "rpi4", "--family", "linear:c=8", "--network",
+                  "/nonexistent/net.json"});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(),
+            "--network and --family exclude each other (time units or "
+            "layers, not both)");
+}
+
 }  // namespace
 }  // namespace hakd::cli
