@@ -498,7 +498,8 @@ absl::Status LatencyStore::CheckBatch(int64_t device_id, const MeasurementBatch&
       continue;
     }
     HAKD_ASSIGN_OR_RETURN(int64_t layer, LayerId(m.layer(), false, created));
-    if (layer != item_layer) {
+    // A unit item has no layer (0), nor has a layer never stored.
+    if (layer == 0 || layer != item_layer) {
       return absl::InvalidArgumentError(absl::StrCat(
           field, ".layer: does not match item ", m.item_index(), " of sweep ",
           m.sweep_id()));
