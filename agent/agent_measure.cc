@@ -176,9 +176,11 @@ Agent::ItemResult Agent::MeasureItem(const ProfilingTask& task,
   absl::StatusOr<LayerTiming> t;
   double cv = 0;
   int attempts = 0;
+  double timed_seconds = 0;
   for (int i = 0; i <= std::max(0, applied.max_remeasure()); ++i) {
     absl::StatusOr<LayerTiming> attempt = measure_(item, timing);
     ++attempts;
+    if (attempt.ok()) timed_seconds += attempt->total_timed_seconds;
     if (!attempt.ok()) {
       t = std::move(attempt);
       break;
@@ -198,6 +200,7 @@ Agent::ItemResult Agent::MeasureItem(const ProfilingTask& task,
   hakd::v1::Measurement m;
   m.set_throttled(before.throttled || after.throttled);
   m.set_reference_ratio(std::max(before.ratio, after.ratio));
+  m.set_timed_seconds(timed_seconds);
   m.set_cv(cv);
   m.set_unstable(cv > applied.max_cv());
   m.set_attempts(attempts);

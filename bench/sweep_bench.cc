@@ -133,21 +133,28 @@ int Run(int argc, char** argv) {
     const hakd::v1::Sweep sweep = RunSweep(c, preset);
     const std::vector<hakd::v1::Measurement> results = Results(c, sweep.id());
     double timed_s = 0;
+    double sampled_s = 0;
     int unstable = 0, throttled = 0;
     for (const auto& m : results) {
-      timed_s += 1e-6 * m.mean_us() * m.samples() * m.runs_per_sample();
+      timed_s += m.timed_seconds();
+      sampled_s += 1e-6 * m.mean_us() * m.samples() * m.runs_per_sample();
       unstable += m.unstable();
       throttled += m.throttled();
     }
     const double wall_s =
         (sweep.finished_unix_ms() - sweep.started_unix_ms()) / 1000.0;
     std::printf("method: preset '%s' (%d layers) on one agent; wall = sweep "
-                "started..finished on the coordinator; timed = sum of samples x "
-                "runs_per_sample x mean\n", preset.c_str(), sweep.total());
+                "started..finished on the coordinator; timed = seconds inside "
+                "timed runs (warm-up, calibration, samples, every attempt) as "
+                "each result reports them; sampled = samples x runs_per_sample x "
+                "mean of the kept attempt\n", preset.c_str(), sweep.total());
     std::printf("sweep_layers: %d\n", sweep.total());
     std::printf("sweep_wall_s: %.1f\n", wall_s);
     std::printf("sweep_timed_s: %.1f\n", timed_s);
+    std::printf("sweep_sampled_s: %.1f\n", sampled_s);
     std::printf("sweep_overhead_ratio: %.3f\n", timed_s > 0 ? wall_s / timed_s : 0);
+    std::printf("sweep_overhead_ratio_vs_samples: %.3f\n",
+                sampled_s > 0 ? wall_s / sampled_s : 0);
     std::printf("sweep_unstable: %d\n", unstable);
     std::printf("sweep_throttled: %d\n", throttled);
     return 0;

@@ -21,6 +21,13 @@ absl::Status RunLatencyExport(CommandContext& ctx) {
     return UsageError(
         absl::StrCat("--format: expected csv or json, got '", format, "'"));
   }
+  if (ctx.flags().Has("units")) {
+    if (csv) {
+      return UsageError(
+          "--units: unit results nest their network; use --format json");
+    }
+    request.set_units(true);
+  }
   const std::optional<std::string> output = ctx.flags().String("output");
   HAKD_ASSIGN_OR_RETURN(LatencyClient * client, ctx.Client());
 

@@ -245,6 +245,10 @@ absl::Status ValidateMeasurement(const hakd::v1::Measurement& m,
       m.reference_ratio() > 1000) {
     return Invalid(field, "reference_ratio", "must be finite and in [0, 1000]");
   }
+  if (!std::isfinite(m.timed_seconds()) || m.timed_seconds() < 0 ||
+      m.timed_seconds() > 86400) {
+    return Invalid(field, "timed_seconds", "must be finite and in [0, 86400]");
+  }
   if (m.backend().empty() || m.backend().size() > 32) {
     return Invalid(field, "backend", "must be 1..32 characters");
   }

@@ -70,6 +70,13 @@ ctl sweep start --device "$name" --preset "$preset" --watch
 echo "== summary"
 ctl latency summary --device "$name"
 ctl latency staircase --device "$name" --svg "$home/staircases.svg" >/dev/null
+student="$root/docs/examples/wrn-16-2-student.json"
+echo "== predicting a WRN-16-2 student ($student): its missing units are measured first"
+ctl latency predict --device "$name" --spec "$student" --measure-missing
+echo "== timing the same student end to end, to compare"
+ctl sweep start --device "$name" --network "$student" --label quickstart-check --watch
+ctl latency export --device "$name" --units --format json 2>/dev/null | grep -o '"median_us": *[0-9.]*' | tail -1 \
+  | awk -F: '{printf "measured end to end: %.3f ms (median)\n", $2 / 1000}' || true
 echo
 echo "database:  $home/hakd.db"
 echo "plot:      $home/staircases.svg"

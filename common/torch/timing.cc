@@ -119,11 +119,17 @@ absl::StatusOr<LayerTiming> RunTimingProtocol(TimeRunsFn time_runs,
   }
 
   // Calibration: a sample must be long enough that clock resolution and
-  // loop overhead vanish in it (TVM's min_repeat_ms). Each loop length is
-  // timed twice and the shorter counts: interference only adds time, and
-  // one preempted sample must not stop the growth early.
-  int64_t runs = 1;
+  // loop overhead vanish in it (TVM's min_repeat_ms). The settled single run
+  // gives the first guess (10% over, so the guess rarely falls short); each
+  // length is timed twice and the shorter counts: interference only adds
+  // time, and one preempted sample must not end the growth early. A short
+  // length grows by its deficit, at least doubling.
   const double min_sample_s = options.min_sample_ms / 1000.0;
+  auto clamp_runs = [](double runs) {
+    return static_cast<int64_t>(std::min<double>(
+        kMaxRunsPerSample, std::max(1.0, std::ceil(runs - 1e-9))));
+  };
+  int64_t runs = previous > 0 ? clamp_runs(1.1 * min_sample_s / previous) : 1;
   while (true) {
     double shortest = 0;
     for (int i = 0; i < 2; ++i) {
@@ -133,7 +139,9 @@ absl::StatusOr<LayerTiming> RunTimingProtocol(TimeRunsFn time_runs,
       shortest = i == 0 ? *t : std::min(shortest, *t);
     }
     if (shortest >= min_sample_s || runs >= kMaxRunsPerSample) break;
-    runs *= 2;
+    const double scaled =
+        shortest > 0 ? 1.1 * runs * min_sample_s / shortest : 2.0 * runs;
+    runs = clamp_runs(std::max(2.0 * runs, scaled));
   }
 
   const int max_samples = std::max(options.max_samples, options.min_samples);

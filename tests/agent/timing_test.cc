@@ -25,8 +25,8 @@ TEST(TimingProtocolTest, GrowsInnerLoopUntilSampleReachesMinimum) {
   options.min_sample_ms = 1.0;
   absl::StatusOr<LayerTiming> t = RunTimingProtocol(std::ref(device), options);
   ASSERT_TRUE(t.ok()) << t.status();
-  // 64 runs last 0.64 ms, 128 runs 1.28 ms: the first doubling past 1 ms.
-  EXPECT_EQ(t->runs_per_sample, 128);
+  // The settled 10 us run gives the guess: 1.1 x 1 ms / 10 us = 110 runs.
+  EXPECT_EQ(t->runs_per_sample, 110);
   EXPECT_GE(t->runs_per_sample * 10.0, options.min_sample_ms * 1000);
   EXPECT_DOUBLE_EQ(t->median_us, 10.0);
   EXPECT_DOUBLE_EQ(t->p10_us, 10.0);
@@ -38,11 +38,9 @@ TEST(TimingProtocolTest, GrowsInnerLoopUntilSampleReachesMinimum) {
   // Warm-up: 3 runs, then one settling run that agrees with the last.
   ASSERT_GE(device.calls.size(), 4u);
   for (int i = 0; i < 4; ++i) EXPECT_EQ(device.calls[i], 1) << i;
-  // Calibration times each loop length twice.
+  // Calibration times the guessed length twice; it is long enough at once.
   EXPECT_NEAR(t->total_timed_seconds,
-              4 * 10e-6 + 2 * (1 + 2 + 4 + 8 + 16 + 32 + 64 + 128) * 10e-6 +
-                  15 * 128 * 10e-6,
-              1e-9);
+              4 * 10e-6 + 2 * 110 * 10e-6 + 15 * 110 * 10e-6, 1e-9);
 }
 
 TEST(TimingProtocolTest, NoisyLayerKeepsSamplingSteadyOneStopsEarly) {
@@ -114,18 +112,21 @@ TEST(TimingProtocolTest, WarmUpContinuesUntilRunsSettle) {
   options.max_samples = 2;
   absl::StatusOr<LayerTiming> t = RunTimingProtocol(device, options);
   ASSERT_TRUE(t.ok()) << t.status();
-  // 1 warm-up + 4 settling runs (the last agreeing), then two 1-run
-  // calibration samples that are too short, so the calibration goes on.
-  EXPECT_EQ(singles, 7);
-  EXPECT_EQ(t->runs_per_sample, 16);  // 16 x 100 us >= 1 ms
+  // 1 warm-up + 4 settling runs (the last agreeing); the calibration then
+  // starts from the settled 100 us: 11 runs x 100 us >= 1 ms.
+  EXPECT_EQ(singles, 5);
+  EXPECT_EQ(t->runs_per_sample, 11);
 }
 
 TEST(TimingProtocolTest, OneDisturbedCalibrationSampleDoesNotStopGrowth) {
-  // 10 us per run, but the first 8-run sample is preempted for 5 ms.
+  // Single runs settle at 20 us (timer overhead included) but the layer runs
+  // at 10 us in a loop, so the first guess (55 runs, 0.55 ms) is short; one
+  // of its two samples is preempted for 5 ms and must not end the growth.
   bool disturbed = false;
   auto device = [&](int64_t runs) -> absl::StatusOr<double> {
+    if (runs == 1) return 20e-6;
     double t = 10e-6 * runs;
-    if (runs == 8 && !disturbed) {
+    if (!disturbed) {
       disturbed = true;
       t += 5e-3;
     }
@@ -134,7 +135,24 @@ TEST(TimingProtocolTest, OneDisturbedCalibrationSampleDoesNotStopGrowth) {
   absl::StatusOr<LayerTiming> t = RunTimingProtocol(device, TimingOptions());
   ASSERT_TRUE(t.ok()) << t.status();
   EXPECT_TRUE(disturbed);
-  EXPECT_EQ(t->runs_per_sample, 128);
+  // Grown by its deficit: 1.1 x 55 x 1 ms / 0.55 ms = 110 runs.
+  EXPECT_EQ(t->runs_per_sample, 110);
+  EXPECT_DOUBLE_EQ(t->median_us, 10.0);
+}
+
+TEST(TimingProtocolTest, ShortGuessDoublesAtLeast) {
+  // Loops run 100x faster than single runs: the guess of 2 runs is far too
+  // short and grows straight to its deficit.
+  auto device = [&](int64_t runs) -> absl::StatusOr<double> {
+    return runs == 1 ? 1e-3 : 10e-6 * runs;
+  };
+  TimingOptions options;
+  options.warmup_runs = 1;
+  options.min_sample_ms = 1.5;
+  absl::StatusOr<LayerTiming> t = RunTimingProtocol(device, options);
+  ASSERT_TRUE(t.ok()) << t.status();
+  // Guess ceil(1.1 x 1.5 ms / 1 ms) = 2; then 1.1 x 2 x 1.5 ms / 20 us = 165.
+  EXPECT_EQ(t->runs_per_sample, 165);
 }
 
 TEST(TimingProtocolTest, PropagatesDeviceErrors) {
