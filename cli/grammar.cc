@@ -53,6 +53,12 @@ std::vector<FlagSpec> CommandFlags() {
       {"max-remeasure", T::kCount, false, "N",
        "re-measurements before a result is stored as unstable "
        "(agent default 2)"},
+      {"reference-interval-s", T::kNumber, false, "X",
+       "throttling detector: time the reference kernel at least every X s; "
+       "0 turns it off (agent default 10)"},
+      {"reference-tolerance", T::kPositiveNumber, false, "X",
+       "flag results while the reference kernel is more than X slower than "
+       "its best (agent default 0.10)"},
       {"watch", T::kBool, false, "", "follow the sweep after starting it"},
       {"kind", T::kString, false, "K",
        "layer kind: conv2d, linear, maxpool, avgpool, bnrelu"},
@@ -134,7 +140,8 @@ std::vector<CommandSpec> Commands() {
        false,
        {"device", "preset", "family", "chunk-size", "min-samples",
         "max-samples", "min-sample-ms", "warmup-runs", "max-seconds-per-layer",
-        "stable-cv", "max-cv", "max-remeasure", "keep-samples", "watch",
+        "stable-cv", "max-cv", "max-remeasure", "keep-samples",
+        "reference-interval-s", "reference-tolerance", "watch",
         "network", "units-of", "label"},
        "start measuring a preset, --family SPECs or network units on a device",
        {"device"}},
@@ -181,7 +188,8 @@ std::vector<CommandSpec> Commands() {
        false,
        {"device", "spec", "measure-missing", "no-wait", "min-samples",
         "max-samples", "min-sample-ms", "warmup-runs", "max-seconds-per-layer",
-        "stable-cv", "max-cv", "max-remeasure", "keep-samples"},
+        "stable-cv", "max-cv", "max-remeasure", "keep-samples",
+        "reference-interval-s", "reference-tolerance"},
        "predict a network's latency on a device from its units' measurements",
        {"device", "spec"}},
       {{"latency", "fit-overhead"},

@@ -84,6 +84,13 @@ absl::StatusOr<hakd::v1::MeasurementSettings> MeasurementSettingsFromFlags(
   if (auto v = flags.Number("stable-cv")) settings.set_stable_cv(*v);
   if (flags.Has("keep-samples")) settings.set_keep_samples(true);
   if (auto v = flags.Number("max-cv")) settings.set_max_cv(*v);
+  // 0 means "agent default" on the wire; off travels as -1.
+  if (auto v = flags.Number("reference-interval-s")) {
+    settings.set_reference_interval_s(*v == 0 ? -1 : *v);
+  }
+  if (auto v = flags.Number("reference-tolerance")) {
+    settings.set_reference_tolerance(*v);
+  }
   // 0 in the message means "agent default", so an explicit 0 travels as -1.
   if (auto v = flags.Int("max-remeasure")) {
     settings.set_max_remeasure(*v == 0 ? -1 : *v);

@@ -95,16 +95,20 @@ absl::StatusOr<LayerTiming> RunTimingProtocol(TimeRunsFn time_runs,
   };
 
   // Warm-up: caches, allocator pools, lazy kernels and CPU frequency need a
-  // few runs; keep going until consecutive runs agree, within limits.
+  // few runs; keep going until consecutive runs agree, within limits. The
+  // last two warm-up runs count: when they agree, time has settled.
   double previous = -1;
+  bool settled = false;
   for (int i = 0; i < options.warmup_runs; ++i) {
     absl::StatusOr<double> t = time_runs(1);
     if (!t.ok()) return t.status();
     timed += *t;
+    settled = previous >= 0 &&
+              std::abs(*t - previous) <= options.settle_tolerance * previous;
     previous = *t;
   }
   double settle_seconds = 0;
-  for (int i = 0; i < options.max_settle_runs &&
+  for (int i = 0; !settled && i < options.max_settle_runs &&
                   settle_seconds < options.max_settle_seconds;
        ++i) {
     absl::StatusOr<double> t = time_runs(1);
@@ -130,7 +134,10 @@ absl::StatusOr<LayerTiming> RunTimingProtocol(TimeRunsFn time_runs,
         kMaxRunsPerSample, std::max(1.0, std::ceil(runs - 1e-9))));
   };
   int64_t runs = previous > 0 ? clamp_runs(1.1 * min_sample_s / previous) : 1;
-  while (true) {
+  // A settled single run already as long as a sample needs no calibration:
+  // the warm-up runs were the calibration.
+  const bool calibrated = previous >= min_sample_s;
+  while (!calibrated) {
     double shortest = 0;
     for (int i = 0; i < 2; ++i) {
       absl::StatusOr<double> t = time_runs(runs);

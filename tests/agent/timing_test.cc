@@ -35,12 +35,13 @@ TEST(TimingProtocolTest, GrowsInnerLoopUntilSampleReachesMinimum) {
   // A perfectly steady device is stable at once: min_samples suffice.
   EXPECT_EQ(t->samples, 15);
   EXPECT_EQ(t->samples_us.size(), 15u);
-  // Warm-up: 3 runs, then one settling run that agrees with the last.
+  // Warm-up: 3 runs; the last two agree, so no settling run follows.
   ASSERT_GE(device.calls.size(), 4u);
-  for (int i = 0; i < 4; ++i) EXPECT_EQ(device.calls[i], 1) << i;
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(device.calls[i], 1) << i;
+  EXPECT_EQ(device.calls[3], 110);
   // Calibration times the guessed length twice; it is long enough at once.
   EXPECT_NEAR(t->total_timed_seconds,
-              4 * 10e-6 + 2 * 110 * 10e-6 + 15 * 110 * 10e-6, 1e-9);
+              3 * 10e-6 + 2 * 110 * 10e-6 + 15 * 110 * 10e-6, 1e-9);
 }
 
 TEST(TimingProtocolTest, NoisyLayerKeepsSamplingSteadyOneStopsEarly) {
@@ -138,6 +139,21 @@ TEST(TimingProtocolTest, OneDisturbedCalibrationSampleDoesNotStopGrowth) {
   // Grown by its deficit: 1.1 x 55 x 1 ms / 0.55 ms = 110 runs.
   EXPECT_EQ(t->runs_per_sample, 110);
   EXPECT_DOUBLE_EQ(t->median_us, 10.0);
+}
+
+TEST(TimingProtocolTest, LongRunsSkipCalibration) {
+  // 3 ms a run: the settled warm-up runs already exceed a 1 ms sample.
+  FakeDevice device;
+  device.per_run_s = 3e-3;
+  TimingOptions options;
+  options.min_samples = 4;
+  options.max_samples = 4;
+  absl::StatusOr<LayerTiming> t = RunTimingProtocol(std::ref(device), options);
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->runs_per_sample, 1);
+  // 3 warm-up runs and 4 samples, nothing else.
+  EXPECT_EQ(device.calls.size(), 7u);
+  EXPECT_NEAR(t->total_timed_seconds, 7 * 3e-3, 1e-12);
 }
 
 TEST(TimingProtocolTest, ShortGuessDoublesAtLeast) {

@@ -57,6 +57,20 @@ TEST(SweepRequestTest, FamiliesAndSettings) {
   EXPECT_TRUE(r->settings().keep_samples());
 }
 
+TEST(SweepRequestTest, ThrottlingDetectorFlags) {
+  absl::StatusOr<hakd::v1::StartSweepRequest> r = RequestFor(
+      {"--device", "7", "--reference-interval-s", "2.5", "--reference-tolerance",
+       "0.2"});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_DOUBLE_EQ(r->settings().reference_interval_s(), 2.5);
+  EXPECT_DOUBLE_EQ(r->settings().reference_tolerance(), 0.2);
+  // 0 turns the detector off, which travels as -1 (0 is "agent default").
+  r = RequestFor({"--device", "7", "--reference-interval-s", "0"});
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_DOUBLE_EQ(r->settings().reference_interval_s(), -1);
+  EXPECT_FALSE(RequestFor({"--device", "7", "--reference-tolerance", "-1"}).ok());
+}
+
 TEST(SweepRequestTest, RefusesBadCombinations) {
   const struct {
     std::vector<std::string> flags;
