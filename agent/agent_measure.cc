@@ -177,8 +177,13 @@ Agent::ItemResult Agent::MeasureItem(const ProfilingTask& task,
   double cv = 0;
   int attempts = 0;
   double timed_seconds = 0;
+  // A re-measure looks for a quiet moment: when there is one, min_samples
+  // steady samples end it early; when there is none, a quarter of the first
+  // attempt's time budget is enough to say so.
+  TimingOptions retry = timing;
+  retry.max_seconds_per_layer = timing.max_seconds_per_layer / 4;
   for (int i = 0; i <= std::max(0, applied.max_remeasure()); ++i) {
-    absl::StatusOr<LayerTiming> attempt = measure_(item, timing);
+    absl::StatusOr<LayerTiming> attempt = measure_(item, i == 0 ? timing : retry);
     ++attempts;
     if (attempt.ok()) timed_seconds += attempt->total_timed_seconds;
     if (!attempt.ok()) {

@@ -547,8 +547,8 @@ TEST_F(AgentStreamTest, ThrottlingDetectorFlagsResultsWhileReferenceIsSlow) {
   coordinator_.AddScript([&](grpc::ServerContext*, Stream* stream) {
     hakd::v1::Hello hello;
     if (!ReadHelloAndWelcome(stream, &hello, 3)) return grpc::Status::CANCELLED;
-    // Probe at every check: the interval is a microsecond.
-    stream->Write(Task(12, 0, {8, 16}, 0, 1e-6));
+    // Probe at every check: the interval (1 ms) is shorter than one item.
+    stream->Write(Task(12, 0, {8, 16}, 0, 1e-3));
     Reader r{stream, 0, &batches, &statuses};
     EXPECT_TRUE(r.UntilStatus("sweep-12/chunk-0", TaskStatus::STATE_FINISHED));
     done.Notify();
@@ -564,6 +564,8 @@ TEST_F(AgentStreamTest, ThrottlingDetectorFlagsResultsWhileReferenceIsSlow) {
       // The reference kernel: 100 us for the three baseline probes, then
       // half as fast again, as when the clock drops.
       if (++probes > 3) t.median_us = t.mean_us = 150;
+    } else {
+      absl::SleepFor(absl::Milliseconds(3));
     }
     t.p10_us = t.median_us * 0.9;
     t.p90_us = t.median_us * 1.1;
