@@ -190,8 +190,9 @@ Agent::ItemResult Agent::MeasureItem(const ProfilingTask& task,
       t = std::move(attempt);
       break;
     }
-    const double attempt_cv =
-        attempt->mean_us > 0 ? attempt->stddev_us / attempt->mean_us : 0;
+    // The gate judges the robust CV (timing.h): a few preempted samples do
+    // not make a result untrustworthy, a spread of the bulk does.
+    const double attempt_cv = attempt->robust_cv;
     if (i == 0 || attempt_cv < cv) {
       t = std::move(attempt);
       cv = attempt_cv;
@@ -206,7 +207,8 @@ Agent::ItemResult Agent::MeasureItem(const ProfilingTask& task,
   m.set_throttled(before.throttled || after.throttled);
   m.set_reference_ratio(std::max(before.ratio, after.ratio));
   m.set_timed_seconds(timed_seconds);
-  m.set_cv(cv);
+  m.set_cv(t->mean_us > 0 ? t->stddev_us / t->mean_us : 0);
+  m.set_robust_cv(cv);
   m.set_unstable(cv > applied.max_cv());
   m.set_attempts(attempts);
   m.set_interop_threads(options_.interop_threads);

@@ -296,6 +296,9 @@ absl::Status ValidateMeasurement(const hakd::v1::Measurement& m,
   if (!std::isfinite(m.cv()) || m.cv() < 0) {
     return Invalid(field, "cv", "must be finite and not negative");
   }
+  if (!std::isfinite(m.robust_cv()) || m.robust_cv() < 0) {
+    return Invalid(field, "robust_cv", "must be finite and not negative");
+  }
   HAKD_RETURN_IF_ERROR(CheckRange(field, "attempts", m.attempts(), 0, 100));
   HAKD_RETURN_IF_ERROR(
       CheckRange(field, "interop_threads", m.interop_threads(), 0, 4096));

@@ -49,7 +49,7 @@ constexpr char kMeasurementColumns[] =
     "m.run_id, m.sweep_id, m.item_index, m.cv, m.unstable, m.attempts, "
     "m.interop_threads, m.governor, m.frequency_khz, m.temperature_c, "
     "m.load_1m, m.settings, m.raw_samples, m.throttled, m.reference_ratio, "
-    "m.timed_s";
+    "m.timed_s, m.robust_cv";
 
 // Reads the eleven layer columns (kind .. dtype, in schema order) starting
 // at column `first`.
@@ -105,6 +105,7 @@ Measurement RowToMeasurement(const Statement& s) {
   m.set_throttled(s.ColumnInt(37) != 0);
   m.set_reference_ratio(s.ColumnDouble(38));
   m.set_timed_seconds(s.ColumnDouble(39));
+  m.set_robust_cv(s.ColumnDouble(40));
   return m;
 }
 
@@ -416,9 +417,9 @@ absl::StatusOr<bool> LatencyStore::WriteUnitMeasurement(
       "stddev_us, samples, runs_per_sample, measured_ms, received_ms, run_id, "
       "sweep_id, item_index, cv, unstable, attempts, throttled, "
       "reference_ratio, governor, frequency_khz, temperature_c, load_1m, "
-      "settings, raw_samples, timed_s) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
-      "?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, "
-      "?23, ?24, ?25, ?26, ?27, ?28, ?29)"));
+      "settings, raw_samples, timed_s, robust_cv) VALUES(?1, ?2, ?3, ?4, ?5, "
+      "?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, "
+      "?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)"));
   ins.Bind(1, device_id).Bind(2, unit_id).Bind(3, m.backend())
       .Bind(4, int64_t{m.threads()}).Bind(5, int64_t{m.interop_threads()})
       .Bind(6, m.median_us()).Bind(7, m.p10_us()).Bind(8, m.p90_us())
@@ -449,7 +450,7 @@ absl::StatusOr<bool> LatencyStore::WriteUnitMeasurement(
   } else {
     ins.BindNull(28);
   }
-  ins.Bind(29, m.timed_seconds());
+  ins.Bind(29, m.timed_seconds()).Bind(30, m.robust_cv());
   HAKD_RETURN_IF_ERROR(ins.Run());
   return writer_->Changes() > 0;
 }
@@ -550,9 +551,9 @@ absl::StatusOr<int> LatencyStore::WriteBatch(int64_t device_id,
         "runs_per_sample, measured_ms, received_ms, run_id, sweep_id, "
         "item_index, cv, unstable, attempts, interop_threads, governor, "
         "frequency_khz, temperature_c, load_1m, settings, raw_samples, "
-        "throttled, reference_ratio, timed_s) VALUES(?1, "
+        "throttled, reference_ratio, timed_s, robust_cv) VALUES(?1, "
         "?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
-        "?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29)"));
+        "?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)"));
     ins.Bind(1, device_id).Bind(2, layer_id).Bind(3, m.backend())
         .Bind(4, int64_t{m.threads()}).Bind(5, m.median_us()).Bind(6, m.p10_us())
         .Bind(7, m.p90_us()).Bind(8, m.mean_us()).Bind(9, m.stddev_us())
@@ -585,7 +586,7 @@ absl::StatusOr<int> LatencyStore::WriteBatch(int64_t device_id,
       ins.BindNull(26);
     }
     ins.Bind(27, int64_t{m.throttled() ? 1 : 0}).Bind(28, m.reference_ratio())
-        .Bind(29, m.timed_seconds());
+        .Bind(29, m.timed_seconds()).Bind(30, m.robust_cv());
     HAKD_RETURN_IF_ERROR(ins.Run());
     // Ignored only when this sweep item already has its measurement.
     if (writer_->Changes() == 0) continue;
@@ -1040,7 +1041,7 @@ absl::StatusOr<std::vector<Measurement>> LatencyStore::UnitMeasurementsPage(
       "m.median_us, m.p10_us, m.p90_us, m.mean_us, m.stddev_us, m.samples, "
       "m.runs_per_sample, m.measured_ms, m.received_ms, m.run_id, m.sweep_id, "
       "m.item_index, m.cv, m.unstable, m.attempts, m.throttled, "
-      "m.reference_ratio, m.timed_s FROM unit_measurements m JOIN units u ON "
+      "m.reference_ratio, m.timed_s, m.robust_cv FROM unit_measurements m JOIN units u ON "
       "u.id = m.unit_id WHERE m.device_id = ?1 AND m.id > ?2 ORDER BY m.id "
       "LIMIT ?3"));
   st.Bind(1, device_id).Bind(2, after_id).Bind(3, int64_t{limit});
@@ -1076,6 +1077,7 @@ absl::StatusOr<std::vector<Measurement>> LatencyStore::UnitMeasurementsPage(
     m.set_throttled(st.ColumnInt(21) != 0);
     m.set_reference_ratio(st.ColumnDouble(22));
     m.set_timed_seconds(st.ColumnDouble(23));
+    m.set_robust_cv(st.ColumnDouble(24));
   }
   return out;
 }

@@ -129,7 +129,7 @@ CREATE TABLE unit_measurements(
   sweep_id INTEGER, item_index INTEGER,
   cv REAL NOT NULL, unstable INTEGER NOT NULL, attempts INTEGER NOT NULL,
   throttled INTEGER NOT NULL DEFAULT 0, reference_ratio REAL NOT NULL DEFAULT 0,
-  timed_s REAL NOT NULL DEFAULT 0,
+  timed_s REAL NOT NULL DEFAULT 0, robust_cv REAL NOT NULL DEFAULT 0,
   governor TEXT NOT NULL, frequency_khz INTEGER NOT NULL,
   temperature_c REAL NOT NULL, load_1m REAL NOT NULL,
   settings BLOB, raw_samples BLOB);
@@ -140,6 +140,7 @@ CREATE UNIQUE INDEX unit_measurements_by_sweep_item
 ALTER TABLE measurements ADD COLUMN throttled INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE measurements ADD COLUMN reference_ratio REAL NOT NULL DEFAULT 0;
 ALTER TABLE measurements ADD COLUMN timed_s REAL NOT NULL DEFAULT 0;
+ALTER TABLE measurements ADD COLUMN robust_cv REAL NOT NULL DEFAULT 0;
 CREATE TABLE sweep_items_v4(
   sweep_id INTEGER NOT NULL REFERENCES sweeps(id),
   item_index INTEGER NOT NULL,

@@ -76,8 +76,18 @@ LayerTiming SummarizeSamples(std::vector<double> samples_us,
       t.stddev_us = std::sqrt(sq / (sorted.size() - 1));
     }
   }
+  t.robust_cv = RobustCv(samples_us);
   t.samples_us = std::move(samples_us);
   return t;
+}
+
+double RobustCv(std::vector<double> values) {
+  if (values.size() < 2) return 0;
+  std::sort(values.begin(), values.end());
+  const double median = Percentile(values, 0.5);
+  if (median <= 0) return 0;
+  // The interquartile range of a normal distribution is 1.349 sigma.
+  return (Percentile(values, 0.75) - Percentile(values, 0.25)) / (1.349 * median);
 }
 
 absl::StatusOr<LayerTiming> RunTimingProtocol(TimeRunsFn time_runs,
@@ -155,13 +165,10 @@ absl::StatusOr<LayerTiming> RunTimingProtocol(TimeRunsFn time_runs,
   std::vector<double> samples_us;
   samples_us.reserve(std::min(max_samples, 1024));
   // Running sums give the coefficient of variation after every sample.
-  double sum = 0, sum_sq = 0;
+  double sum = 0;
   auto stable = [&] {
-    const double n = static_cast<double>(samples_us.size());
-    if (options.stable_cv <= 0 || n < 2 || sum <= 0) return false;
-    const double mean = sum / n;
-    const double var = std::max(0.0, (sum_sq - n * mean * mean) / (n - 1));
-    return std::sqrt(var) <= options.stable_cv * mean;
+    if (options.stable_cv <= 0 || samples_us.size() < 2 || sum <= 0) return false;
+    return RobustCv(samples_us) <= options.stable_cv;
   };
   while (static_cast<int>(samples_us.size()) < options.min_samples ||
          (!stable() && static_cast<int>(samples_us.size()) < max_samples &&
@@ -172,7 +179,6 @@ absl::StatusOr<LayerTiming> RunTimingProtocol(TimeRunsFn time_runs,
     const double us = *t * 1e6 / static_cast<double>(runs);
     samples_us.push_back(us);
     sum += us;
-    sum_sq += us * us;
   }
   return SummarizeSamples(std::move(samples_us), static_cast<int>(runs), timed);
 }

@@ -29,8 +29,8 @@ struct TimingOptions {
   int min_samples = 15;
   // Samples never exceeded. Default 200.
   int max_samples = 200;
-  // Once min_samples are taken, sampling stops as soon as their coefficient
-  // of variation (stddev / mean) is at most this: a steady layer needs no
+  // Once min_samples are taken, sampling stops as soon as their robust
+  // coefficient of variation (LayerTiming.robust_cv) is at most this: a steady layer needs no
   // more, a noisy one keeps sampling up to max_samples or the time budget.
   // 0 disables the early stop. Default 0.05.
   double stable_cv = 0.05;
@@ -56,6 +56,11 @@ struct LayerTiming {
   double p90_us = 0;
   double mean_us = 0;
   double stddev_us = 0;  // sample standard deviation (n-1), 0 for one sample
+  // Interquartile range / (1.349 x median): the coefficient of variation a
+  // normal distribution would have, blind to the few outliers (under a
+  // quarter of the samples) that preempted samples make, yet high for two
+  // balanced modes. The early stop and the stability gate use it.
+  double robust_cv = 0;
   int samples = 0;
   int runs_per_sample = 0;
   // Seconds spent inside timed runs: warm-up, calibration and samples.
@@ -85,6 +90,10 @@ absl::StatusOr<LayerTiming> RunTimingProtocol(TimeRunsFn time_runs,
 // Percentile q in [0, 1] of ascending values by linear interpolation
 // between closest ranks (numpy's default); 0 for an empty vector.
 double Percentile(const std::vector<double>& sorted, double q);
+
+// RobustCv of ascending or unsorted values; 0 for fewer than 2 or a zero
+// median.
+double RobustCv(std::vector<double> values);
 
 // Statistics of per-run sample times (microseconds).
 LayerTiming SummarizeSamples(std::vector<double> samples_us,

@@ -515,6 +515,7 @@ TEST_F(AgentStreamTest, StabilityGateRemeasuresNoisyLayersAndFlagsUnstable) {
     t.p90_us = 110;
     // 16 channels: noisy once, then steady. 32 channels: always noisy.
     t.stddev_us = (layer.in_channels() == 16 && n > 1) ? 2 : 40;
+    t.robust_cv = t.stddev_us / t.mean_us;  // the gate judges this one
     t.samples = options.min_samples;
     t.runs_per_sample = 1;
     return t;
@@ -528,6 +529,7 @@ TEST_F(AgentStreamTest, StabilityGateRemeasuresNoisyLayersAndFlagsUnstable) {
   EXPECT_EQ(ms[0].attempts(), 2);
   EXPECT_FALSE(ms[0].unstable());
   EXPECT_DOUBLE_EQ(ms[0].cv(), 0.02);
+  EXPECT_DOUBLE_EQ(ms[0].robust_cv(), 0.02);
   EXPECT_EQ(calls[32], 3);
   EXPECT_EQ(ms[1].attempts(), 3);
   EXPECT_TRUE(ms[1].unstable());

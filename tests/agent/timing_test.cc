@@ -58,7 +58,8 @@ TEST(TimingProtocolTest, NoisyLayerKeepsSamplingSteadyOneStopsEarly) {
   absl::StatusOr<LayerTiming> t = RunTimingProtocol(std::ref(noisy), options);
   ASSERT_TRUE(t.ok()) << t.status();
   EXPECT_EQ(t->samples, 60);
-  options.stable_cv = 0.5;  // a looser gate accepts it at min_samples
+  // Robust CV: IQR 10 us / (1.349 x 10 us) = 0.74; a looser bound accepts it.
+  options.stable_cv = 0.8;
   t = RunTimingProtocol(std::ref(noisy), options);
   ASSERT_TRUE(t.ok()) << t.status();
   EXPECT_EQ(t->samples, options.min_samples);
@@ -222,6 +223,23 @@ TEST(TimingOptionsTest, ZeroSettingsTakeDefaults) {
   EXPECT_EQ(o.min_samples, 4);
   EXPECT_EQ(o.max_samples, 9);
   EXPECT_EQ(o.max_seconds_per_layer, 0.25);
+}
+
+TEST(StatisticsTest, RobustCvIgnoresFewOutliersButNotTwoModes) {
+  // 18 steady samples and 2 preempted ones: stddev/mean is large, the
+  // robust CV is not.
+  std::vector<double> v(18, 100.0);
+  v[0] = 99;
+  v[1] = 101;
+  v.push_back(400);
+  v.push_back(500);
+  EXPECT_LT(RobustCv(v), 0.01);
+  // Two balanced modes: the quartiles fall in different modes.
+  std::vector<double> modes = {10, 20, 10, 20, 10, 20, 10, 20};
+  EXPECT_GT(RobustCv(modes), 0.45);  // 10 / (1.349 x 15)
+  // A normal-like spread gives about sigma / mu.
+  EXPECT_NEAR(RobustCv({90, 95, 100, 105, 110}), 10.0 / (1.349 * 100), 1e-9);
+  EXPECT_EQ(RobustCv({5}), 0);
 }
 
 TEST(StatisticsTest, PercentilesInterpolateLinearly) {
