@@ -134,8 +134,13 @@ int Run(int argc, char** argv) {
     const std::vector<hakd::v1::Measurement> results = Results(c, sweep.id());
     double timed_s = 0;
     double sampled_s = 0;
-    int unstable = 0, throttled = 0;
+    double remeasured_timed_s = 0;
+    int unstable = 0, throttled = 0, remeasured = 0;
     for (const auto& m : results) {
+      if (m.attempts() > 1) {
+        ++remeasured;
+        remeasured_timed_s += m.timed_seconds();
+      }
       timed_s += m.timed_seconds();
       sampled_s += 1e-6 * m.mean_us() * m.samples() * m.runs_per_sample();
       unstable += m.unstable();
@@ -155,6 +160,8 @@ int Run(int argc, char** argv) {
     std::printf("sweep_overhead_ratio: %.3f\n", timed_s > 0 ? wall_s / timed_s : 0);
     std::printf("sweep_overhead_ratio_vs_samples: %.3f\n",
                 sampled_s > 0 ? wall_s / sampled_s : 0);
+    std::printf("sweep_remeasured: %d\n", remeasured);
+    std::printf("sweep_remeasured_timed_s: %.1f\n", remeasured_timed_s);
     std::printf("sweep_unstable: %d\n", unstable);
     std::printf("sweep_throttled: %d\n", throttled);
     return 0;

@@ -134,10 +134,12 @@ absl::StatusOr<LayerTiming> RunTimingProtocol(TimeRunsFn time_runs,
 
   // Calibration: a sample must be long enough that clock resolution and
   // loop overhead vanish in it (TVM's min_repeat_ms). The settled single run
-  // gives the first guess (10% over, so the guess rarely falls short); each
-  // length is timed twice and the shorter counts: interference only adds
-  // time, and one preempted sample must not end the growth early. A short
-  // length grows by its deficit, at least doubling.
+  // gives the first guess (10% over, so the guess rarely falls short). A
+  // try long enough and no slower than the guess expects (half as slow
+  // again at most) settles it; otherwise the length is timed again and the
+  // shorter counts: interference only adds time, and one preempted sample
+  // must not end the growth early. A short length grows by its deficit, at
+  // least doubling.
   const double min_sample_s = options.min_sample_ms / 1000.0;
   auto clamp_runs = [](double runs) {
     return static_cast<int64_t>(std::min<double>(
@@ -147,6 +149,7 @@ absl::StatusOr<LayerTiming> RunTimingProtocol(TimeRunsFn time_runs,
   // A settled single run already as long as a sample needs no calibration:
   // the warm-up runs were the calibration.
   const bool calibrated = previous >= min_sample_s;
+  double per_run_guess = previous;
   while (!calibrated) {
     double shortest = 0;
     for (int i = 0; i < 2; ++i) {
@@ -154,7 +157,11 @@ absl::StatusOr<LayerTiming> RunTimingProtocol(TimeRunsFn time_runs,
       if (!t.ok()) return t.status();
       timed += *t;
       shortest = i == 0 ? *t : std::min(shortest, *t);
+      const bool plausible =
+          per_run_guess <= 0 || *t <= 1.5 * per_run_guess * runs;
+      if (i == 0 && *t >= min_sample_s && plausible) break;
     }
+    if (shortest > 0) per_run_guess = shortest / runs;
     if (shortest >= min_sample_s || runs >= kMaxRunsPerSample) break;
     const double scaled =
         shortest > 0 ? 1.1 * runs * min_sample_s / shortest : 2.0 * runs;
