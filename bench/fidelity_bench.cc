@@ -104,8 +104,10 @@ int64_t SweepAndWait(Context& c, const std::vector<hakd::v1::UnitSpec>& units,
   return sweep.id();
 }
 
-// item_index -> median_us of the unit measurements of `sweep_id`.
-std::map<int, double> SweepResults(Context& c, int64_t sweep_id) {
+// item_index -> median_us of the unit measurements of `sweep_id`; counts
+// the results flagged throttled into *throttled.
+std::map<int, double> SweepResults(Context& c, int64_t sweep_id,
+                                   int* throttled = nullptr) {
   grpc::ClientContext ctx;
   AddBearerToken(&ctx, c.token);
   hakd::v1::ExportMeasurementsRequest req;
@@ -116,7 +118,9 @@ std::map<int, double> SweepResults(Context& c, int64_t sweep_id) {
   std::map<int, double> out;
   while (reader->Read(&page)) {
     for (const auto& m : page.measurements()) {
-      if (m.sweep_id() == sweep_id) out[m.item_index()] = m.median_us();
+      if (m.sweep_id() != sweep_id) continue;
+      out[m.item_index()] = m.median_us();
+      if (throttled != nullptr && m.throttled()) ++*throttled;
     }
   }
   if (grpc::Status st = reader->Finish(); !st.ok()) Die("ExportMeasurements", st);
@@ -195,7 +199,7 @@ int Run(int argc, char** argv) {
   }
   std::fprintf(stderr, "fidelity: %zu distinct units (%d in all) of %d networks\n",
                units.size(), unit_occurrences, networks + calibration);
-  SweepAndWait(c, units, "fidelity-units");
+  const int64_t units_sweep = SweepAndWait(c, units, "fidelity-units");
   const double units_s = Seconds(start);
 
   // 2. Calibration networks end to end, then the overhead fit on them.
@@ -224,7 +228,11 @@ int Run(int argc, char** argv) {
   std::vector<hakd::v1::UnitSpec> score_units;
   for (const NetworkSpec& n : score_nets) *score_units.emplace_back().mutable_network() = n;
   const int64_t score_sweep = SweepAndWait(c, score_units, "fidelity-score");
-  const std::map<int, double> measured = SweepResults(c, score_sweep);
+  int throttled_networks = 0;
+  int throttled_units = 0;
+  const std::map<int, double> measured =
+      SweepResults(c, score_sweep, &throttled_networks);
+  SweepResults(c, units_sweep, &throttled_units);
 
   // 4. Predictions against measurements.
   std::vector<double> errors;
@@ -283,6 +291,11 @@ int Run(int argc, char** argv) {
   std::printf("fidelity_incomplete_predictions: %d\n", incomplete);
   std::printf("fidelity_interpolated_units: %d\n", interpolated);
   std::printf("fidelity_distinct_units: %zu\n", units.size());
+  // Results the agent's throttling detector flagged: the machine ran slower
+  // than its best while they were taken, so the figures above are suspect
+  // when these are many.
+  std::printf("fidelity_throttled_units: %d\n", throttled_units);
+  std::printf("fidelity_throttled_networks: %d\n", throttled_networks);
   std::printf("fidelity_overhead_scale: %.4f\n", model.scale());
   std::printf("fidelity_overhead_intercept_us: %.1f\n", model.intercept_us());
   std::printf("fidelity_overhead_per_unit_us: %.2f\n", model.per_unit_us());

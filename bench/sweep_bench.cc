@@ -170,14 +170,22 @@ int Run(int argc, char** argv) {
   std::fprintf(stderr, "  waiting %d s before the second sweep\n", gap_s);
   std::this_thread::sleep_for(std::chrono::seconds(gap_s));
   const hakd::v1::Sweep second = RunSweep(c, preset);
-  std::map<int, double> a;
-  for (const auto& m : Results(c, first.id())) a[m.item_index()] = m.median_us();
+  std::map<int, hakd::v1::Measurement> a;
+  for (const auto& m : Results(c, first.id())) a[m.item_index()] = m;
   std::vector<double> diffs;
+  std::vector<double> quiet_diffs;  // neither result flagged throttled
+  int throttled = 0;
   for (const auto& m : Results(c, second.id())) {
     auto it = a.find(m.item_index());
     if (it == a.end()) continue;
-    diffs.push_back(100 * std::fabs(it->second - m.median_us()) /
-                    (0.5 * (it->second + m.median_us())));
+    const double x = it->second.median_us();
+    const double diff = 100 * std::fabs(x - m.median_us()) / (0.5 * (x + m.median_us()));
+    diffs.push_back(diff);
+    if (it->second.throttled() || m.throttled()) {
+      ++throttled;
+    } else {
+      quiet_diffs.push_back(diff);
+    }
   }
   std::printf("method: preset '%s' (%d layers) swept twice, %d s apart; "
               "relative difference of each layer's two medians\n",
@@ -185,6 +193,9 @@ int Run(int argc, char** argv) {
   std::printf("repeatability_layers: %zu\n", diffs.size());
   std::printf("repeatability_median_diff_pct: %.2f\n", Quantile(diffs, 0.5));
   std::printf("repeatability_p90_diff_pct: %.2f\n", Quantile(diffs, 0.9));
+  std::printf("repeatability_pairs_throttled: %d\n", throttled);
+  std::printf("repeatability_median_diff_pct_unthrottled: %.2f\n",
+              quiet_diffs.empty() ? 0 : Quantile(quiet_diffs, 0.5));
   return 0;
 }
 
