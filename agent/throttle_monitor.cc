@@ -19,7 +19,8 @@ void ThrottleMonitor::Probe() {
   if (best_us_ == 0 || latest_us_ < best_us_) best_us_ = latest_us_;
 }
 
-ThrottleVerdict ThrottleMonitor::Check(absl::Duration interval, double tolerance) {
+ThrottleVerdict ThrottleMonitor::Check(absl::Duration interval,
+                                       double tolerance) {
   if (interval <= absl::ZeroDuration()) return {};
   if (best_us_ == 0) {
     for (int i = 0; i < 3; ++i) Probe();

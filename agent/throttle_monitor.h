@@ -47,7 +47,7 @@ class ThrottleMonitor {
   ProbeFn probe_;
   ClockFn now_;
   int probes_ = 0;
-  double best_us_ = 0;    // 0 until a probe succeeded
+  double best_us_ = 0;  // 0 until a probe succeeded
   double latest_us_ = 0;
   absl::Time last_probe_ = absl::InfinitePast();
   bool throttled_ = false;

@@ -84,9 +84,10 @@ int64_t SweepAndWait(Context& c, const std::vector<hakd::v1::UnitSpec>& units,
       Die("GetSweep", st);
     }
     const int done = sweep.measured() + sweep.failed();
-    if (done / 50 != last_printed / 50 || sweep.state() >= hakd::v1::Sweep::STATE_DONE) {
-      std::fprintf(stderr, "  %s: %d/%d (%d failed) %.0f s\n", label.c_str(), done,
-                   sweep.total(), sweep.failed(), Seconds(start));
+    if (done / 50 != last_printed / 50 ||
+        sweep.state() >= hakd::v1::Sweep::STATE_DONE) {
+      std::fprintf(stderr, "  %s: %d/%d (%d failed) %.0f s\n", label.c_str(),
+                   done, sweep.total(), sweep.failed(), Seconds(start));
       last_printed = done;
     }
     if (sweep.state() == hakd::v1::Sweep::STATE_DONE) break;
@@ -98,8 +99,8 @@ int64_t SweepAndWait(Context& c, const std::vector<hakd::v1::UnitSpec>& units,
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
   }
   if (sweep.failed() > 0) {
-    std::fprintf(stderr, "  %s: %d items failed, last error: %s\n", label.c_str(),
-                 sweep.failed(), sweep.last_error().c_str());
+    std::fprintf(stderr, "  %s: %d items failed, last error: %s\n",
+                 label.c_str(), sweep.failed(), sweep.last_error().c_str());
   }
   return sweep.id();
 }
@@ -123,7 +124,8 @@ std::map<int, double> SweepResults(Context& c, int64_t sweep_id,
       if (throttled != nullptr && m.throttled()) ++*throttled;
     }
   }
-  if (grpc::Status st = reader->Finish(); !st.ok()) Die("ExportMeasurements", st);
+  if (grpc::Status st = reader->Finish(); !st.ok())
+    Die("ExportMeasurements", st);
   return out;
 }
 
@@ -136,7 +138,8 @@ std::vector<NetworkSpec> Draw(int count, uint64_t seed) {
     r.fashion_mnist = (i / 3) % 2 == 1;
     absl::StatusOr<NetworkSpec> spec = SampleNetwork(r, rng);
     if (!spec.ok()) {
-      std::fprintf(stderr, "hakd-bench-fidelity: %s\n", spec.status().ToString().c_str());
+      std::fprintf(stderr, "hakd-bench-fidelity: %s\n",
+                   spec.status().ToString().c_str());
       std::exit(1);
     }
     out.push_back(*spec);
@@ -152,18 +155,21 @@ int Run(int argc, char** argv) {
   int calibration = 12;
   uint64_t seed = 1;
   if (!absl::SimpleAtoi(FlagValue(argc, argv, "networks", "60"), &networks) ||
-      !absl::SimpleAtoi(FlagValue(argc, argv, "calibration", "12"), &calibration) ||
+      !absl::SimpleAtoi(FlagValue(argc, argv, "calibration", "12"),
+                        &calibration) ||
       !absl::SimpleAtoi(FlagValue(argc, argv, "seed", "1"), &seed) ||
       server.empty() || c.device.empty() || networks < 1 || calibration < 1) {
-    std::fprintf(stderr,
-                 "usage: hakd-bench-fidelity --server ADDR --token-file F "
-                 "--device NAME [--networks 60] [--calibration 12] [--seed 1]\n");
+    std::fprintf(
+        stderr,
+        "usage: hakd-bench-fidelity --server ADDR --token-file F "
+        "--device NAME [--networks 60] [--calibration 12] [--seed 1]\n");
     return 2;
   }
   absl::StatusOr<std::string> token =
       ReadTokenFile(FlagValue(argc, argv, "token-file", ""));
   if (!token.ok()) {
-    std::fprintf(stderr, "hakd-bench-fidelity: %s\n", token.status().ToString().c_str());
+    std::fprintf(stderr, "hakd-bench-fidelity: %s\n",
+                 token.status().ToString().c_str());
     return 1;
   }
   c.token = *token;
@@ -171,14 +177,16 @@ int Run(int argc, char** argv) {
   copts.server = server;
   auto channel = CreateClientChannel(copts);
   if (!channel.ok()) {
-    std::fprintf(stderr, "hakd-bench-fidelity: %s\n", channel.status().ToString().c_str());
+    std::fprintf(stderr, "hakd-bench-fidelity: %s\n",
+                 channel.status().ToString().c_str());
     return 1;
   }
   c.stub = LatencyService::NewStub(*channel);
 
   // Calibration and scored networks come from different seeds: nothing
   // fitted ever sees a scored network.
-  const std::vector<NetworkSpec> fit_nets = Draw(calibration, seed * 1000003 + 17);
+  const std::vector<NetworkSpec> fit_nets =
+      Draw(calibration, seed * 1000003 + 17);
   const std::vector<NetworkSpec> score_nets = Draw(networks, seed);
   const auto start = std::chrono::steady_clock::now();
 
@@ -197,14 +205,16 @@ int Run(int argc, char** argv) {
       }
     }
   }
-  std::fprintf(stderr, "fidelity: %zu distinct units (%d in all) of %d networks\n",
+  std::fprintf(stderr,
+               "fidelity: %zu distinct units (%d in all) of %d networks\n",
                units.size(), unit_occurrences, networks + calibration);
   const int64_t units_sweep = SweepAndWait(c, units, "fidelity-units");
   const double units_s = Seconds(start);
 
   // 2. Calibration networks end to end, then the overhead fit on them.
   std::vector<hakd::v1::UnitSpec> fit_units;
-  for (const NetworkSpec& n : fit_nets) *fit_units.emplace_back().mutable_network() = n;
+  for (const NetworkSpec& n : fit_nets)
+    *fit_units.emplace_back().mutable_network() = n;
   const int64_t fit_sweep = SweepAndWait(c, fit_units, "fidelity-calibration");
   hakd::v1::OverheadModel model;
   {
@@ -226,7 +236,8 @@ int Run(int argc, char** argv) {
 
   // 3. Scored networks end to end.
   std::vector<hakd::v1::UnitSpec> score_units;
-  for (const NetworkSpec& n : score_nets) *score_units.emplace_back().mutable_network() = n;
+  for (const NetworkSpec& n : score_nets)
+    *score_units.emplace_back().mutable_network() = n;
   const int64_t score_sweep = SweepAndWait(c, score_units, "fidelity-score");
   int throttled_networks = 0;
   int throttled_units = 0;
@@ -241,7 +252,8 @@ int Run(int argc, char** argv) {
   for (int i = 0; i < networks; ++i) {
     auto it = measured.find(i);
     if (it == measured.end()) {
-      std::fprintf(stderr, "  %-60s not measured\n", score_nets[i].name().c_str());
+      std::fprintf(stderr, "  %-60s not measured\n",
+                   score_nets[i].name().c_str());
       continue;
     }
     grpc::ClientContext ctx;
@@ -267,23 +279,26 @@ int Run(int argc, char** argv) {
     within5 += std::fabs(err) <= 5;
     const std::string family = score_nets[i].name().substr(0, 3);
     by_family[family].push_back(std::fabs(err));
-    std::fprintf(stderr, "  %-60s measured %9.3f ms  predicted %9.3f ms  %+6.2f%%\n",
+    std::fprintf(stderr,
+                 "  %-60s measured %9.3f ms  predicted %9.3f ms  %+6.2f%%\n",
                  score_nets[i].name().c_str(), it->second / 1000,
                  p.predicted_us() / 1000, err);
   }
   const double n = static_cast<double>(errors.size());
   std::printf("machine: %s\n", MachineDescription().c_str());
-  std::printf("method: %d random networks (WRN/ResNet, MobileNet v1, DenseNet-BC; "
-              "3x32x32 and 1x28x28) timed end to end by the agent vs "
-              "PredictNetwork; overhead fitted on %d other networks\n",
-              networks, calibration);
+  std::printf(
+      "method: %d random networks (WRN/ResNet, MobileNet v1, DenseNet-BC; "
+      "3x32x32 and 1x28x28) timed end to end by the agent vs "
+      "PredictNetwork; overhead fitted on %d other networks\n",
+      networks, calibration);
   std::printf("fidelity_networks: %.0f\n", n);
   std::printf("fidelity_within_10pct: %.3f\n", n > 0 ? within10 / n : 0);
   std::printf("fidelity_within_5pct: %.3f\n", n > 0 ? within5 / n : 0);
   std::printf("fidelity_median_abs_err_pct: %.2f\n", Quantile(errors, 0.5));
   std::printf("fidelity_p90_abs_err_pct: %.2f\n", Quantile(errors, 0.9));
-  std::printf("fidelity_max_abs_err_pct: %.2f\n",
-              errors.empty() ? 0 : *std::max_element(errors.begin(), errors.end()));
+  std::printf(
+      "fidelity_max_abs_err_pct: %.2f\n",
+      errors.empty() ? 0 : *std::max_element(errors.begin(), errors.end()));
   for (const auto& [family, errs] : by_family) {
     std::printf("fidelity_median_abs_err_pct_%s: %.2f\n", family.c_str(),
                 Quantile(errs, 0.5));

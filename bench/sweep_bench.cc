@@ -72,8 +72,8 @@ hakd::v1::Sweep RunSweep(Context& c, const std::string& preset) {
     }
     const int done = sweep.measured() + sweep.failed();
     if (done / 200 != last / 200) {
-      std::fprintf(stderr, "  sweep %ld: %d/%d\n", static_cast<long>(sweep.id()),
-                   done, sweep.total());
+      std::fprintf(stderr, "  sweep %ld: %d/%d\n",
+                   static_cast<long>(sweep.id()), done, sweep.total());
       last = done;
     }
   }
@@ -93,7 +93,8 @@ std::vector<hakd::v1::Measurement> Results(Context& c, int64_t sweep_id) {
       if (m.sweep_id() == sweep_id) out.push_back(m);
     }
   }
-  if (grpc::Status st = reader->Finish(); !st.ok()) Die("ExportMeasurements", st);
+  if (grpc::Status st = reader->Finish(); !st.ok())
+    Die("ExportMeasurements", st);
   return out;
 }
 
@@ -106,17 +107,19 @@ int Run(int argc, char** argv) {
   if ((mode != "cost" && mode != "repeatability") || server.empty() ||
       c.device.empty() ||
       !absl::SimpleAtoi(FlagValue(argc, argv, "gap-s", "60"), &gap_s)) {
-    std::fprintf(stderr,
-                 "usage: hakd-bench-sweep --mode cost|repeatability --server ADDR "
-                 "--token-file F --device NAME [--preset P] [--gap-s 60]\n");
+    std::fprintf(
+        stderr,
+        "usage: hakd-bench-sweep --mode cost|repeatability --server ADDR "
+        "--token-file F --device NAME [--preset P] [--gap-s 60]\n");
     return 2;
   }
-  const std::string preset = FlagValue(argc, argv, "preset",
-                                       mode == "cost" ? "default" : "quick");
+  const std::string preset =
+      FlagValue(argc, argv, "preset", mode == "cost" ? "default" : "quick");
   absl::StatusOr<std::string> token =
       ReadTokenFile(FlagValue(argc, argv, "token-file", ""));
   if (!token.ok()) {
-    std::fprintf(stderr, "hakd-bench-sweep: %s\n", token.status().ToString().c_str());
+    std::fprintf(stderr, "hakd-bench-sweep: %s\n",
+                 token.status().ToString().c_str());
     return 1;
   }
   c.token = *token;
@@ -124,7 +127,8 @@ int Run(int argc, char** argv) {
   copts.server = server;
   auto channel = CreateClientChannel(copts);
   if (!channel.ok()) {
-    std::fprintf(stderr, "hakd-bench-sweep: %s\n", channel.status().ToString().c_str());
+    std::fprintf(stderr, "hakd-bench-sweep: %s\n",
+                 channel.status().ToString().c_str());
     return 1;
   }
   c.stub = LatencyService::NewStub(*channel);
@@ -148,16 +152,19 @@ int Run(int argc, char** argv) {
     }
     const double wall_s =
         (sweep.finished_unix_ms() - sweep.started_unix_ms()) / 1000.0;
-    std::printf("method: preset '%s' (%d layers) on one agent; wall = sweep "
-                "started..finished on the coordinator; timed = seconds inside "
-                "timed runs (warm-up, calibration, samples, every attempt) as "
-                "each result reports them; sampled = samples x runs_per_sample x "
-                "mean of the kept attempt\n", preset.c_str(), sweep.total());
+    std::printf(
+        "method: preset '%s' (%d layers) on one agent; wall = sweep "
+        "started..finished on the coordinator; timed = seconds inside "
+        "timed runs (warm-up, calibration, samples, every attempt) as "
+        "each result reports them; sampled = samples x runs_per_sample x "
+        "mean of the kept attempt\n",
+        preset.c_str(), sweep.total());
     std::printf("sweep_layers: %d\n", sweep.total());
     std::printf("sweep_wall_s: %.1f\n", wall_s);
     std::printf("sweep_timed_s: %.1f\n", timed_s);
     std::printf("sweep_sampled_s: %.1f\n", sampled_s);
-    std::printf("sweep_overhead_ratio: %.3f\n", timed_s > 0 ? wall_s / timed_s : 0);
+    std::printf("sweep_overhead_ratio: %.3f\n",
+                timed_s > 0 ? wall_s / timed_s : 0);
     std::printf("sweep_overhead_ratio_vs_samples: %.3f\n",
                 sampled_s > 0 ? wall_s / sampled_s : 0);
     std::printf("sweep_remeasured: %d\n", remeasured);
@@ -179,7 +186,8 @@ int Run(int argc, char** argv) {
     auto it = a.find(m.item_index());
     if (it == a.end()) continue;
     const double x = it->second.median_us();
-    const double diff = 100 * std::fabs(x - m.median_us()) / (0.5 * (x + m.median_us()));
+    const double diff =
+        100 * std::fabs(x - m.median_us()) / (0.5 * (x + m.median_us()));
     diffs.push_back(diff);
     if (it->second.throttled() || m.throttled()) {
       ++throttled;
@@ -187,9 +195,10 @@ int Run(int argc, char** argv) {
       quiet_diffs.push_back(diff);
     }
   }
-  std::printf("method: preset '%s' (%d layers) swept twice, %d s apart; "
-              "relative difference of each layer's two medians\n",
-              preset.c_str(), first.total(), gap_s);
+  std::printf(
+      "method: preset '%s' (%d layers) swept twice, %d s apart; "
+      "relative difference of each layer's two medians\n",
+      preset.c_str(), first.total(), gap_s);
   std::printf("repeatability_layers: %zu\n", diffs.size());
   std::printf("repeatability_median_diff_pct: %.2f\n", Quantile(diffs, 0.5));
   std::printf("repeatability_p90_diff_pct: %.2f\n", Quantile(diffs, 0.9));

@@ -17,11 +17,18 @@ using hakd::v1::PredictNetworkResponse;
 using hakd::v1::UnitPrediction;
 
 // Flags that only mean something for the sweep --measure-missing starts.
-constexpr const char* kMeasureOnlyFlags[] = {
-    "no-wait",       "min-samples",           "max-samples", "min-sample-ms",
-    "warmup-runs",   "max-seconds-per-layer", "stable-cv",   "max-cv",
-    "max-remeasure", "keep-samples", "reference-interval-s",
-    "reference-tolerance"};
+constexpr const char* kMeasureOnlyFlags[] = {"no-wait",
+                                             "min-samples",
+                                             "max-samples",
+                                             "min-sample-ms",
+                                             "warmup-runs",
+                                             "max-seconds-per-layer",
+                                             "stable-cv",
+                                             "max-cv",
+                                             "max-remeasure",
+                                             "keep-samples",
+                                             "reference-interval-s",
+                                             "reference-tolerance"};
 
 // The first missing unit as "NAME (REASON)", for one-line errors.
 std::string FirstMissing(const PredictNetworkResponse& p) {

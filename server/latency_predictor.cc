@@ -31,10 +31,12 @@ void Interpolate(const std::vector<std::pair<int, double>>& points, int width,
   }
   if (lower == nullptr || upper == nullptr) {
     out->set_source(UnitPrediction::SOURCE_MISSING);
-    out->set_reason(points.empty()
-                        ? "not measured, and no other width of its family is"
-                        : absl::StrCat("not measured; its family has no measured "
-                                       "width on both sides of ", width));
+    out->set_reason(
+        points.empty()
+            ? "not measured, and no other width of its family is"
+            : absl::StrCat("not measured; its family has no measured "
+                           "width on both sides of ",
+                           width));
     return;
   }
   const double gap = static_cast<double>(upper->first - lower->first) / width;
@@ -223,10 +225,12 @@ absl::StatusOr<hakd::v1::OverheadModel> FitOverheadModel(
   std::vector<double> errors;
   for (const OverheadSample& s : samples) {
     const double predicted = ApplyOverhead(model, s.units_sum_us, s.units);
-    errors.push_back(100 * std::fabs(predicted - s.measured_us) / s.measured_us);
+    errors.push_back(100 * std::fabs(predicted - s.measured_us) /
+                     s.measured_us);
   }
   model.set_fit_median_abs_err_pct(Median(errors));
-  model.set_fit_max_abs_err_pct(*std::max_element(errors.begin(), errors.end()));
+  model.set_fit_max_abs_err_pct(
+      *std::max_element(errors.begin(), errors.end()));
   return model;
 }
 

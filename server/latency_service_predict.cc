@@ -43,13 +43,15 @@ class StoreLatencySource : public UnitLatencySource {
 };
 
 Status WithField(const absl::Status& st, absl::string_view field) {
-  return ToGrpcStatus(absl::Status(st.code(), absl::StrCat(field, ".", st.message())));
+  return ToGrpcStatus(
+      absl::Status(st.code(), absl::StrCat(field, ".", st.message())));
 }
 
 }  // namespace
 
 Status LatencyServiceImpl::PredictNetwork(
-    grpc::ServerContext* context, const hakd::v1::PredictNetworkRequest* request,
+    grpc::ServerContext* context,
+    const hakd::v1::PredictNetworkRequest* request,
     hakd::v1::PredictNetworkResponse* response) {
   if (Status st = auth_->Check(context, Permission::kRead, "predict latency");
       !st.ok()) {
@@ -70,7 +72,8 @@ Status LatencyServiceImpl::PredictNetwork(
   }
   absl::StatusOr<DeviceRecord> d = store_->FindDevice(request->device());
   if (!d.ok()) return ToGrpcStatus(d.status());
-  absl::StatusOr<hakd::v1::OverheadModel> model = store_->LoadOverheadModel(d->id);
+  absl::StatusOr<hakd::v1::OverheadModel> model =
+      store_->LoadOverheadModel(d->id);
   if (!model.ok() && model.status().code() != absl::StatusCode::kNotFound) {
     return ToGrpcStatus(model.status());
   }
@@ -82,7 +85,8 @@ Status LatencyServiceImpl::PredictNetwork(
   if (!out->complete() && request->measure_missing() &&
       registry_->Find(d->id) != nullptr) {
     // Measure exactly the missing units, each once.
-    absl::StatusOr<NetworkAnalysis> analysis = AnalyzeNetwork(request->network());
+    absl::StatusOr<NetworkAnalysis> analysis =
+        AnalyzeNetwork(request->network());
     if (!analysis.ok()) return ToGrpcStatus(analysis.status());
     hakd::v1::StartSweepRequest sweep;
     sweep.set_label("predict");
@@ -102,32 +106,34 @@ Status LatencyServiceImpl::PredictNetwork(
   return Status::OK;
 }
 
-Status LatencyServiceImpl::FitOverhead(grpc::ServerContext* context,
-                                       const hakd::v1::FitOverheadRequest* request,
-                                       hakd::v1::OverheadModel* response) {
+Status LatencyServiceImpl::FitOverhead(
+    grpc::ServerContext* context, const hakd::v1::FitOverheadRequest* request,
+    hakd::v1::OverheadModel* response) {
   if (Status st = auth_->Check(context, Permission::kControl, "fit overheads");
       !st.ok()) {
     return st;
   }
   absl::StatusOr<DeviceRecord> d = store_->FindDevice(request->device());
   if (!d.ok()) return ToGrpcStatus(d.status());
-  if (request->sweep_ids_size() == 0 || request->sweep_ids_size() > kMaxFitSweeps) {
+  if (request->sweep_ids_size() == 0 ||
+      request->sweep_ids_size() > kMaxFitSweeps) {
     return Status(StatusCode::INVALID_ARGUMENT,
                   absl::StrCat("sweep_ids: give 1 to ", kMaxFitSweeps,
                                " sweeps of whole networks"));
   }
-  std::vector<int64_t> ids(request->sweep_ids().begin(), request->sweep_ids().end());
+  std::vector<int64_t> ids(request->sweep_ids().begin(),
+                           request->sweep_ids().end());
   for (int64_t id : ids) {
     absl::StatusOr<SweepRecord> sweep = store_->GetSweep(id);
     if (!sweep.ok()) return ToGrpcStatus(sweep.status());
     if (sweep->device_id != d->id) {
-      return Status(StatusCode::INVALID_ARGUMENT,
-                    absl::StrCat("sweep_ids: sweep ", id,
-                                 " belongs to another device"));
+      return Status(
+          StatusCode::INVALID_ARGUMENT,
+          absl::StrCat("sweep_ids: sweep ", id, " belongs to another device"));
     }
   }
-  absl::StatusOr<std::vector<std::pair<hakd::v1::NetworkSpec, double>>> results =
-      store_->NetworkResults(d->id, ids);
+  absl::StatusOr<std::vector<std::pair<hakd::v1::NetworkSpec, double>>>
+      results = store_->NetworkResults(d->id, ids);
   if (!results.ok()) return ToGrpcStatus(results.status());
   if (results->empty()) {
     return Status(StatusCode::FAILED_PRECONDITION,
@@ -150,10 +156,11 @@ Status LatencyServiceImpl::FitOverhead(grpc::ServerContext* context,
     samples.push_back({p->units_sum_us(), p->units_size(), measured_us});
   }
   if (samples.empty()) {
-    return Status(StatusCode::FAILED_PRECONDITION,
-                  absl::StrCat("none of the ", results->size(),
-                               " networks can be predicted yet (", missing_units,
-                               " units missing); measure their units first"));
+    return Status(
+        StatusCode::FAILED_PRECONDITION,
+        absl::StrCat("none of the ", results->size(),
+                     " networks can be predicted yet (", missing_units,
+                     " units missing); measure their units first"));
   }
   absl::StatusOr<hakd::v1::OverheadModel> model = FitOverheadModel(samples);
   if (!model.ok()) return ToGrpcStatus(model.status());

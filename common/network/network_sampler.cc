@@ -67,7 +67,8 @@ absl::StatusOr<NetworkSpec> SampleWrn(const hakd::v1::InputShape& input,
   static constexpr int kWidths[] = {1, 2, 4};
   int depth = kDepths[Pick(rng, 5)];
   const int k = kWidths[Pick(rng, 3)];
-  if (k == 4 && depth > 16) depth = 16;  // WRN-16-4 is the widest published here
+  if (k == 4 && depth > 16)
+    depth = 16;  // WRN-16-4 is the widest published here
   absl::StatusOr<NetworkSpec> base = WideResNet(depth, k, input, 10);
   if (!base.ok()) return base.status();
   NetworkSpec spec = *base;
@@ -82,9 +83,10 @@ absl::StatusOr<NetworkSpec> SampleWrn(const hakd::v1::InputShape& input,
         teacher ? CheapConv() : RandomCheap(rng, &cheap_label);
     // Multiples of 8 keep every group and bottleneck count dividing.
     const bool needs_multiple = cheap.type() != CheapConv::TYPE_STANDARD;
-    const int width = needs_multiple ? RoundTo(base_width * factor, 8)
-                                     : std::max(4, static_cast<int>(
-                                                       std::lround(base_width * factor)));
+    const int width =
+        needs_multiple
+            ? RoundTo(base_width * factor, 8)
+            : std::max(4, static_cast<int>(std::lround(base_width * factor)));
     for (auto& block : *stage->mutable_blocks()) {
       auto* r = block.mutable_residual();
       r->set_out_channels(width);
@@ -92,15 +94,16 @@ absl::StatusOr<NetworkSpec> SampleWrn(const hakd::v1::InputShape& input,
       // Now and then a standard block has its own inner width, as pruned
       // networks do.
       if (!teacher && !needs_multiple && Pick(rng, 4) == 0) {
-        r->set_mid_channels(std::max(4, static_cast<int>(
-                                            std::lround(width * Uniform(rng, 0.4, 1.0)))));
+        r->set_mid_channels(std::max(
+            4, static_cast<int>(std::lround(width * Uniform(rng, 0.4, 1.0)))));
       }
     }
-    absl::StrAppendFormat(&label, "%s%s x%.2f %s", s ? ", " : "",
-                          stage->name(), factor, cheap_label);
+    absl::StrAppendFormat(&label, "%s%s x%.2f %s", s ? ", " : "", stage->name(),
+                          factor, cheap_label);
   }
   spec.set_name(absl::StrCat("WRN-", depth, "-", k,
-                             teacher ? " teacher" : " student", " (", label, ")"));
+                             teacher ? " teacher" : " student", " (", label,
+                             ")"));
   return spec;
 }
 
@@ -114,7 +117,8 @@ absl::StatusOr<NetworkSpec> SampleMobileNet(const hakd::v1::InputShape& input,
     for (auto& block : *stage.mutable_blocks()) {
       auto* s = block.mutable_separable();
       s->set_out_channels(std::max(
-          4, static_cast<int>(std::lround(s->out_channels() * Uniform(rng, 0.8, 1.2)))));
+          4, static_cast<int>(
+                 std::lround(s->out_channels() * Uniform(rng, 0.8, 1.2)))));
     }
   }
   spec.set_name(absl::StrFormat("MobileNet-v1 x%.2f student", alpha));
@@ -149,7 +153,8 @@ absl::StatusOr<NetworkSpec> SampleDenseNet(const hakd::v1::InputShape& input,
       if (block.has_dense()) *block.mutable_dense()->mutable_cheap() = cheap;
     }
   }
-  spec.set_name(absl::StrCat("DenseNet-BC-", depth, "-", growth, " (", cheap_label, ")"));
+  spec.set_name(
+      absl::StrCat("DenseNet-BC-", depth, "-", growth, " (", cheap_label, ")"));
   return spec;
 }
 

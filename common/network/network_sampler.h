@@ -29,8 +29,8 @@ struct SampleRequest {
 // family and draw, e.g. "WRN-16-2 student (g1 x0.62 G4, ...)". Deterministic
 // for a given generator state. INTERNAL only if no valid draw is found in
 // many tries (a bug).
-absl::StatusOr<hakd::v1::NetworkSpec> SampleNetwork(const SampleRequest& request,
-                                                    std::mt19937_64& rng);
+absl::StatusOr<hakd::v1::NetworkSpec> SampleNetwork(
+    const SampleRequest& request, std::mt19937_64& rng);
 
 }  // namespace hakd
 

@@ -4,9 +4,9 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/network/network_analysis.h"
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/io/zero_copy_stream_impl_lite.h"
-#include "common/network/network_analysis.h"
 
 namespace hakd {
 namespace {
@@ -44,7 +44,8 @@ void NormalizeBlock(hakd::v1::Block* b) {
     const bool bottleneck =
         r->cheap().type() == CheapConv::TYPE_BOTTLENECK ||
         r->cheap().type() == CheapConv::TYPE_BOTTLENECK_GROUPED;
-    r->set_mid_channels(bottleneck ? 0 : Or(r->mid_channels(), r->out_channels()));
+    r->set_mid_channels(bottleneck ? 0
+                                   : Or(r->mid_channels(), r->out_channels()));
   } else if (b->has_separable()) {
     auto* s = b->mutable_separable();
     s->set_stride(Or(s->stride(), 1));
@@ -81,38 +82,61 @@ Described Describe(const BlockUnit& raw) {
   const int64_t h = u.input().height();
   if (u.has_stem()) {
     const auto& s = u.stem();
-    return {"stem", 2,
-            {{"c", c}, {"h", h}, {"o", s.out_channels()}, {"s", s.stride()},
-             {"k", s.kernel()}, {"r", s.batchnorm_relu() ? 1 : 0}}};
+    return {"stem",
+            2,
+            {{"c", c},
+             {"h", h},
+             {"o", s.out_channels()},
+             {"s", s.stride()},
+             {"k", s.kernel()},
+             {"r", s.batchnorm_relu() ? 1 : 0}}};
   }
   if (u.has_head()) {
-    return {"head", 0,
-            {{"c", c}, {"h", h}, {"n", u.num_classes()},
+    return {"head",
+            0,
+            {{"c", c},
+             {"h", h},
+             {"n", u.num_classes()},
              {"r", u.head().batchnorm_relu() ? 1 : 0}}};
   }
   const auto& b = u.block();
   if (b.has_residual()) {
     const auto& r = b.residual();
-    return {"residual", 2,
-            {{"c", c, true}, {"h", h}, {"o", r.out_channels()},
-             {"m", r.mid_channels(), true}, {"s", r.stride()}, {"k", r.kernel()},
-             {"t", r.cheap().type()}, {"g", r.cheap().groups()},
+    return {"residual",
+            2,
+            {{"c", c, true},
+             {"h", h},
+             {"o", r.out_channels()},
+             {"m", r.mid_channels(), true},
+             {"s", r.stride()},
+             {"k", r.kernel()},
+             {"t", r.cheap().type()},
+             {"g", r.cheap().groups()},
              {"b", r.cheap().bottleneck()}}};
   }
   if (b.has_separable()) {
     const auto& s = b.separable();
-    return {"separable", 2,
-            {{"c", c, true}, {"h", h}, {"o", s.out_channels()}, {"s", s.stride()},
+    return {"separable",
+            2,
+            {{"c", c, true},
+             {"h", h},
+             {"o", s.out_channels()},
+             {"s", s.stride()},
              {"k", s.kernel()}}};
   }
   if (b.has_dense()) {
     const auto& d = b.dense();
-    return {"dense", 0,
-            {{"c", c}, {"h", h}, {"gr", d.growth()},
-             {"bn", d.bottleneck_channels()}, {"t", d.cheap().type()},
+    return {"dense",
+            0,
+            {{"c", c},
+             {"h", h},
+             {"gr", d.growth()},
+             {"bn", d.bottleneck_channels()},
+             {"t", d.cheap().type()},
              {"g", d.cheap().groups()}}};
   }
-  return {"transition", 2,
+  return {"transition",
+          2,
           {{"c", c, true}, {"h", h}, {"o", b.transition().out_channels()}}};
 }
 
