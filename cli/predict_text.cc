@@ -82,6 +82,10 @@ std::string PredictionText(const hakd::v1::PredictNetworkResponse& p,
 std::string OverheadModelText(const hakd::v1::OverheadModel& m,
                               absl::string_view device) {
   std::string networks = absl::StrCat(m.networks());
+  if (m.outlier_networks() > 0) {
+    absl::StrAppend(&networks, " (", m.outlier_networks(),
+                    " left out as outliers)");
+  }
   if (m.skipped_networks() > 0) {
     absl::StrAppend(&networks, " (", m.skipped_networks(),
                     " skipped: not every unit predictable)");

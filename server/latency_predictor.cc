@@ -157,12 +157,10 @@ absl::StatusOr<hakd::v1::PredictNetworkResponse> PredictNetworkLatency(
   return out;
 }
 
-absl::StatusOr<hakd::v1::OverheadModel> FitOverheadModel(
-    const std::vector<OverheadSample>& samples) {
-  if (samples.empty()) {
-    return absl::InvalidArgumentError(
-        "no end-to-end network results to fit the overhead on");
-  }
+namespace {
+
+// One least-squares fit over `samples` (not empty), errors filled in.
+hakd::v1::OverheadModel FitOnce(const std::vector<OverheadSample>& samples) {
   hakd::v1::OverheadModel model;
   model.set_networks(static_cast<int>(samples.size()));
   bool fitted = false;
@@ -231,6 +229,33 @@ absl::StatusOr<hakd::v1::OverheadModel> FitOverheadModel(
   model.set_fit_median_abs_err_pct(Median(errors));
   model.set_fit_max_abs_err_pct(
       *std::max_element(errors.begin(), errors.end()));
+  return model;
+}
+
+}  // namespace
+
+absl::StatusOr<hakd::v1::OverheadModel> FitOverheadModel(
+    const std::vector<OverheadSample>& samples) {
+  if (samples.empty()) {
+    return absl::InvalidArgumentError(
+        "no end-to-end network results to fit the overhead on");
+  }
+  hakd::v1::OverheadModel model = FitOnce(samples);
+  // One network timed while the machine was disturbed must not bend the
+  // model for all: drop networks whose error is far beyond the typical one
+  // (three times the median, and over 3%), then fit again.
+  const double limit = std::max(3.0, 3 * model.fit_median_abs_err_pct());
+  std::vector<OverheadSample> kept;
+  for (const OverheadSample& s : samples) {
+    const double predicted = ApplyOverhead(model, s.units_sum_us, s.units);
+    if (100 * std::fabs(predicted - s.measured_us) / s.measured_us <= limit) {
+      kept.push_back(s);
+    }
+  }
+  if (kept.size() < samples.size() && kept.size() >= 4) {
+    model = FitOnce(kept);
+    model.set_outlier_networks(static_cast<int>(samples.size() - kept.size()));
+  }
   return model;
 }
 

@@ -321,6 +321,29 @@ TEST(FitOverheadModelTest, RecoversAKnownModelFromNoiselessSamples) {
   EXPECT_EQ(four->networks(), 4);
 }
 
+TEST(FitOverheadModelTest, ANetworkTimedWhileDisturbedIsLeftOut) {
+  // Seven networks on the model 1.1 * sum + 20 + 2 * units, one of them
+  // timed 60% slow (a noisy neighbour): the refit ignores it.
+  const double sums[] = {1000, 2000, 1500, 3000, 500, 800, 2500};
+  const int units[] = {10, 25, 40, 12, 30, 7, 18};
+  std::vector<OverheadSample> samples;
+  for (int i = 0; i < 7; ++i) {
+    OverheadSample s;
+    s.units_sum_us = sums[i];
+    s.units = units[i];
+    s.measured_us = 1.1 * sums[i] + 20 + 2 * units[i];
+    if (i == 3) s.measured_us *= 1.6;
+    samples.push_back(s);
+  }
+  auto m = FitOverheadModel(samples);
+  ASSERT_TRUE(m.ok()) << m.status();
+  EXPECT_EQ(m->outlier_networks(), 1);
+  EXPECT_EQ(m->networks(), 6);
+  EXPECT_NEAR(m->scale(), 1.1, 1e-6);
+  EXPECT_NEAR(m->intercept_us(), 20, 1e-3);
+  EXPECT_NEAR(m->per_unit_us(), 2, 1e-4);
+}
+
 TEST(FitOverheadModelTest, FewerThanFourSamplesFitTheInterceptOnly) {
   std::vector<OverheadSample> samples = {
       {1000, 10, 1010}, {2000, 20, 2040}, {1500, 30, 1520}};
@@ -358,7 +381,11 @@ TEST(FitOverheadModelTest, ScaleOutsideTheSaneRangeFallsBackToTheIntercept) {
   ASSERT_TRUE(m.ok()) << m.status();
   EXPECT_DOUBLE_EQ(m->scale(), 1);
   EXPECT_DOUBLE_EQ(m->per_unit_us(), 0);
-  EXPECT_DOUBLE_EQ(m->intercept_us(), 600);  // median of 200..1000
+  // The intercept-only fit (median of 200..1000: 600) misses the smallest
+  // network by 133%, over 3x the median error, so it is left out and the
+  // intercept is refitted on the rest: the median of 400..1000.
+  EXPECT_EQ(m->outlier_networks(), 1);
+  EXPECT_DOUBLE_EQ(m->intercept_us(), 700);
 }
 
 TEST(FitOverheadModelTest, NoSamplesIsInvalidArgument) {
