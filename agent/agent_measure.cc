@@ -31,7 +31,7 @@ constexpr double kDefaultMaxCv = 0.10;
 constexpr int kDefaultMaxRemeasure = 2;
 
 // Defaults of the throttling detector (MeasurementSettings).
-constexpr double kDefaultReferenceIntervalS = 10;
+constexpr double kDefaultReferenceIntervalS = 2;
 constexpr double kDefaultReferenceTolerance = 0.10;
 
 // The settings as applied: the task's, with every default filled in, so a
@@ -166,15 +166,16 @@ Agent::ItemResult Agent::MeasureItem(const ProfilingTask& task,
       !st.ok()) {
     return fail(std::string(st.message()));
   }
-  // Stability gate: a result too noisy to trust is measured again, keeping
-  // the steadiest attempt; if none passes it is stored flagged unstable.
+  // Stability gate: a result too noisy to trust, or taken while the
+  // reference kernel ran slow (throttling, a noisy neighbour), is measured
+  // again, keeping the best attempt (taken in quiet first, then steadiest);
+  // if none passes it is stored flagged unstable and/or throttled.
   const hakd::v1::MeasurementSettings applied = AppliedSettings(task.settings(), timing);
   const absl::Duration reference_interval =
       absl::Seconds(applied.reference_interval_s());
-  const ThrottleVerdict before =
-      throttle_.Check(reference_interval, applied.reference_tolerance());
   absl::StatusOr<LayerTiming> t;
   double cv = 0;
+  ThrottleVerdict verdict;
   int attempts = 0;
   double timed_seconds = 0;
   // A re-measure looks for a quiet moment: when there is one, min_samples
@@ -183,29 +184,36 @@ Agent::ItemResult Agent::MeasureItem(const ProfilingTask& task,
   TimingOptions retry = timing;
   retry.max_seconds_per_layer = timing.max_seconds_per_layer / 4;
   for (int i = 0; i <= std::max(0, applied.max_remeasure()); ++i) {
+    const ThrottleVerdict before =
+        throttle_.Check(reference_interval, applied.reference_tolerance());
     absl::StatusOr<LayerTiming> attempt = measure_(item, i == 0 ? timing : retry);
     ++attempts;
-    if (attempt.ok()) timed_seconds += attempt->total_timed_seconds;
     if (!attempt.ok()) {
       t = std::move(attempt);
       break;
     }
+    timed_seconds += attempt->total_timed_seconds;
+    const ThrottleVerdict after =
+        throttle_.Check(reference_interval, applied.reference_tolerance());
+    ThrottleVerdict v;
+    v.throttled = before.throttled || after.throttled;
+    v.ratio = std::max(before.ratio, after.ratio);
     // The gate judges the robust CV (timing.h): a few preempted samples do
     // not make a result untrustworthy, a spread of the bulk does.
     const double attempt_cv = attempt->robust_cv;
-    if (i == 0 || attempt_cv < cv) {
+    const bool better = i == 0 || (verdict.throttled && !v.throttled) ||
+                        (verdict.throttled == v.throttled && attempt_cv < cv);
+    if (better) {
       t = std::move(attempt);
       cv = attempt_cv;
+      verdict = v;
     }
-    if (cv <= applied.max_cv() || stopping()) break;
+    if ((cv <= applied.max_cv() && !verdict.throttled) || stopping()) break;
   }
   if (!t.ok()) return fail(t.status().ToString());
-  // Flag the result when the reference kernel was slow on either side.
-  const ThrottleVerdict after =
-      throttle_.Check(reference_interval, applied.reference_tolerance());
   hakd::v1::Measurement m;
-  m.set_throttled(before.throttled || after.throttled);
-  m.set_reference_ratio(std::max(before.ratio, after.ratio));
+  m.set_throttled(verdict.throttled);
+  m.set_reference_ratio(verdict.ratio);
   m.set_timed_seconds(timed_seconds);
   m.set_cv(t->mean_us > 0 ? t->stddev_us / t->mean_us : 0);
   m.set_robust_cv(cv);

@@ -55,7 +55,7 @@ std::vector<FlagSpec> CommandFlags() {
        "(agent default 2)"},
       {"reference-interval-s", T::kNumber, false, "X",
        "throttling detector: time the reference kernel at least every X s; "
-       "0 turns it off (agent default 10)"},
+       "0 turns it off (agent default 2)"},
       {"reference-tolerance", T::kPositiveNumber, false, "X",
        "flag results while the reference kernel is more than X slower than "
        "its best (agent default 0.10)"},
