@@ -172,10 +172,16 @@ absl::StatusOr<LayerTiming> RunTimingProtocol(TimeRunsFn time_runs,
   std::vector<double> samples_us;
   samples_us.reserve(std::min(max_samples, 1024));
   // Running sums give the coefficient of variation after every sample.
-  double sum = 0;
+  double sum = 0, sum_sq = 0;
+  // The early stop uses the classic CV on purpose: a sample far off (a
+  // preemption, a burst of a noisy neighbour) keeps the sampling going, so
+  // the median comes from a window longer than the disturbance.
   auto stable = [&] {
-    if (options.stable_cv <= 0 || samples_us.size() < 2 || sum <= 0) return false;
-    return RobustCv(samples_us) <= options.stable_cv;
+    const double n = static_cast<double>(samples_us.size());
+    if (options.stable_cv <= 0 || n < 2 || sum <= 0) return false;
+    const double mean = sum / n;
+    const double var = std::max(0.0, (sum_sq - n * mean * mean) / (n - 1));
+    return std::sqrt(var) <= options.stable_cv * mean;
   };
   while (static_cast<int>(samples_us.size()) < options.min_samples ||
          (!stable() && static_cast<int>(samples_us.size()) < max_samples &&
@@ -186,6 +192,7 @@ absl::StatusOr<LayerTiming> RunTimingProtocol(TimeRunsFn time_runs,
     const double us = *t * 1e6 / static_cast<double>(runs);
     samples_us.push_back(us);
     sum += us;
+    sum_sq += us * us;
   }
   return SummarizeSamples(std::move(samples_us), static_cast<int>(runs), timed);
 }

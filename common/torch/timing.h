@@ -29,8 +29,8 @@ struct TimingOptions {
   int min_samples = 15;
   // Samples never exceeded. Default 200.
   int max_samples = 200;
-  // Once min_samples are taken, sampling stops as soon as their robust
-  // coefficient of variation (LayerTiming.robust_cv) is at most this: a steady layer needs no
+  // Once min_samples are taken, sampling stops as soon as their coefficient
+  // of variation (stddev / mean) is at most this: a steady layer needs no
   // more, a noisy one keeps sampling up to max_samples or the time budget.
   // 0 disables the early stop. Default 0.05.
   double stable_cv = 0.05;
@@ -59,7 +59,7 @@ struct LayerTiming {
   // Interquartile range / (1.349 x median): the coefficient of variation a
   // normal distribution would have, blind to the few outliers (under a
   // quarter of the samples) that preempted samples make, yet high for two
-  // balanced modes. The early stop and the stability gate use it.
+  // balanced modes. The stability gate uses it.
   double robust_cv = 0;
   int samples = 0;
   int runs_per_sample = 0;

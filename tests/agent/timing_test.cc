@@ -58,8 +58,7 @@ TEST(TimingProtocolTest, NoisyLayerKeepsSamplingSteadyOneStopsEarly) {
   absl::StatusOr<LayerTiming> t = RunTimingProtocol(std::ref(noisy), options);
   ASSERT_TRUE(t.ok()) << t.status();
   EXPECT_EQ(t->samples, 60);
-  // Robust CV: IQR 10 us / (1.349 x 10 us) = 0.74; a looser bound accepts it.
-  options.stable_cv = 0.8;
+  options.stable_cv = 0.5;  // a looser bound accepts it at min_samples
   t = RunTimingProtocol(std::ref(noisy), options);
   ASSERT_TRUE(t.ok()) << t.status();
   EXPECT_EQ(t->samples, options.min_samples);
