@@ -27,6 +27,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "bench/bench_client.h"
 #include "bench/bench_util.h"
 #include "common/grpc_client.h"
 #include "common/network/network_analysis.h"
@@ -37,95 +38,32 @@
 namespace hakd::bench {
 namespace {
 
-using hakd::v1::LatencyService;
 using hakd::v1::NetworkSpec;
-
-struct Context {
-  std::unique_ptr<LatencyService::Stub> stub;
-  std::string token;
-  std::string device;
-};
-
-void Die(const std::string& what, const grpc::Status& st) {
-  std::fprintf(stderr, "hakd-bench-fidelity: %s: %s\n", what.c_str(),
-               st.error_message().c_str());
-  std::exit(1);
-}
 
 double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since)
       .count();
 }
 
-// Starts a sweep of `units` and waits for it; returns its id.
-int64_t SweepAndWait(Context& c, const std::vector<hakd::v1::UnitSpec>& units,
+// Times `units` in one sweep labelled `label`; returns its id.
+int64_t SweepAndWait(BenchClient& c, const std::vector<hakd::v1::UnitSpec>& units,
                      const std::string& label) {
   hakd::v1::StartSweepRequest req;
-  req.set_device(c.device);
   req.set_label(label);
   req.set_chunk_size(16);
   for (const auto& u : units) *req.add_units() = u;
-  hakd::v1::Sweep sweep;
-  {
-    grpc::ClientContext ctx;
-    AddBearerToken(&ctx, c.token);
-    if (grpc::Status st = c.stub->StartSweep(&ctx, req, &sweep); !st.ok()) {
-      Die("StartSweep " + label, st);
-    }
-  }
-  const auto start = std::chrono::steady_clock::now();
-  int last_printed = -1;
-  while (true) {
-    grpc::ClientContext ctx;
-    AddBearerToken(&ctx, c.token);
-    hakd::v1::GetSweepRequest get;
-    get.set_sweep_id(sweep.id());
-    if (grpc::Status st = c.stub->GetSweep(&ctx, get, &sweep); !st.ok()) {
-      Die("GetSweep", st);
-    }
-    const int done = sweep.measured() + sweep.failed();
-    if (done / 50 != last_printed / 50 ||
-        sweep.state() >= hakd::v1::Sweep::STATE_DONE) {
-      std::fprintf(stderr, "  %s: %d/%d (%d failed) %.0f s\n", label.c_str(),
-                   done, sweep.total(), sweep.failed(), Seconds(start));
-      last_printed = done;
-    }
-    if (sweep.state() == hakd::v1::Sweep::STATE_DONE) break;
-    if (sweep.state() == hakd::v1::Sweep::STATE_CANCELLED) {
-      std::fprintf(stderr, "hakd-bench-fidelity: sweep %ld cancelled\n",
-                   static_cast<long>(sweep.id()));
-      std::exit(1);
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  }
-  if (sweep.failed() > 0) {
-    std::fprintf(stderr, "  %s: %d items failed, last error: %s\n",
-                 label.c_str(), sweep.failed(), sweep.last_error().c_str());
-  }
-  return sweep.id();
+  return RunSweepToEnd(c, req, label, 50).id();
 }
 
 // item_index -> median_us of the unit measurements of `sweep_id`; counts
 // the results flagged throttled into *throttled.
-std::map<int, double> SweepResults(Context& c, int64_t sweep_id,
+std::map<int, double> SweepResults(BenchClient& c, int64_t sweep_id,
                                    int* throttled = nullptr) {
-  grpc::ClientContext ctx;
-  AddBearerToken(&ctx, c.token);
-  hakd::v1::ExportMeasurementsRequest req;
-  req.set_device(c.device);
-  req.set_units(true);
-  auto reader = c.stub->ExportMeasurements(&ctx, req);
-  hakd::v1::MeasurementPage page;
   std::map<int, double> out;
-  while (reader->Read(&page)) {
-    for (const auto& m : page.measurements()) {
-      if (m.sweep_id() != sweep_id) continue;
-      out[m.item_index()] = m.median_us();
-      if (throttled != nullptr && m.throttled()) ++*throttled;
-    }
+  for (const auto& m : SweepMeasurements(c, sweep_id, /*units=*/true)) {
+    out[m.item_index()] = m.median_us();
+    if (throttled != nullptr && m.throttled()) ++*throttled;
   }
-  if (grpc::Status st = reader->Finish(); !st.ok())
-    Die("ExportMeasurements", st);
   return out;
 }
 
@@ -148,40 +86,29 @@ std::vector<NetworkSpec> Draw(int count, uint64_t seed) {
 }
 
 int Run(int argc, char** argv) {
-  Context c;
-  const std::string server = FlagValue(argc, argv, "server", "");
-  c.device = FlagValue(argc, argv, "device", "");
   int networks = 60;
   int calibration = 12;
   uint64_t seed = 1;
+  absl::StatusOr<BenchClient> client =
+      ConnectBench("hakd-bench-fidelity", argc, argv);
   if (!absl::SimpleAtoi(FlagValue(argc, argv, "networks", "60"), &networks) ||
       !absl::SimpleAtoi(FlagValue(argc, argv, "calibration", "12"),
                         &calibration) ||
       !absl::SimpleAtoi(FlagValue(argc, argv, "seed", "1"), &seed) ||
-      server.empty() || c.device.empty() || networks < 1 || calibration < 1) {
+      networks < 1 || calibration < 1 ||
+      client.status().code() == absl::StatusCode::kInvalidArgument) {
     std::fprintf(
         stderr,
         "usage: hakd-bench-fidelity --server ADDR --token-file F "
         "--device NAME [--networks 60] [--calibration 12] [--seed 1]\n");
     return 2;
   }
-  absl::StatusOr<std::string> token =
-      ReadTokenFile(FlagValue(argc, argv, "token-file", ""));
-  if (!token.ok()) {
+  if (!client.ok()) {
     std::fprintf(stderr, "hakd-bench-fidelity: %s\n",
-                 token.status().ToString().c_str());
+                 client.status().ToString().c_str());
     return 1;
   }
-  c.token = *token;
-  ClientOptions copts;
-  copts.server = server;
-  auto channel = CreateClientChannel(copts);
-  if (!channel.ok()) {
-    std::fprintf(stderr, "hakd-bench-fidelity: %s\n",
-                 channel.status().ToString().c_str());
-    return 1;
-  }
-  c.stub = LatencyService::NewStub(*channel);
+  BenchClient& c = *client;
 
   // Calibration and scored networks come from different seeds: nothing
   // fitted ever sees a scored network.
@@ -224,7 +151,7 @@ int Run(int argc, char** argv) {
     req.set_device(c.device);
     req.add_sweep_ids(fit_sweep);
     if (grpc::Status st = c.stub->FitOverhead(&ctx, req, &model); !st.ok()) {
-      Die("FitOverhead", st);
+      Die(c, "FitOverhead", st);
     }
   }
   std::fprintf(stderr,
@@ -263,7 +190,7 @@ int Run(int argc, char** argv) {
     *req.mutable_network() = score_nets[i];
     hakd::v1::PredictNetworkResponse p;
     if (grpc::Status st = c.stub->PredictNetwork(&ctx, req, &p); !st.ok()) {
-      Die("PredictNetwork", st);
+      Die(c, "PredictNetwork", st);
     }
     interpolated += p.interpolated_units();
     if (!p.complete()) {

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "absl/strings/numbers.h"
+#include "bench/bench_client.h"
 #include "bench/bench_util.h"
 #include "common/grpc_client.h"
 #include "hakd/v1/latency_service.grpc.pb.h"
@@ -30,82 +31,20 @@
 namespace hakd::bench {
 namespace {
 
-using hakd::v1::LatencyService;
 
-struct Context {
-  std::unique_ptr<LatencyService::Stub> stub;
-  std::string token;
-  std::string device;
-};
-
-void Die(const std::string& what, const grpc::Status& st) {
-  std::fprintf(stderr, "hakd-bench-sweep: %s: %s\n", what.c_str(),
-               st.error_message().c_str());
-  std::exit(1);
-}
-
-hakd::v1::Sweep RunSweep(Context& c, const std::string& preset) {
+hakd::v1::Sweep RunSweep(BenchClient& c, const std::string& preset) {
   hakd::v1::StartSweepRequest req;
-  req.set_device(c.device);
   req.set_preset(preset);
-  hakd::v1::Sweep sweep;
-  {
-    grpc::ClientContext ctx;
-    AddBearerToken(&ctx, c.token);
-    if (grpc::Status st = c.stub->StartSweep(&ctx, req, &sweep); !st.ok()) {
-      Die("StartSweep", st);
-    }
-  }
-  int last = -1;
-  while (sweep.state() != hakd::v1::Sweep::STATE_DONE) {
-    if (sweep.state() == hakd::v1::Sweep::STATE_CANCELLED) {
-      std::fprintf(stderr, "hakd-bench-sweep: sweep cancelled\n");
-      std::exit(1);
-    }
-    std::this_thread::sleep_for(std::chrono::seconds(1));
-    grpc::ClientContext ctx;
-    AddBearerToken(&ctx, c.token);
-    hakd::v1::GetSweepRequest get;
-    get.set_sweep_id(sweep.id());
-    if (grpc::Status st = c.stub->GetSweep(&ctx, get, &sweep); !st.ok()) {
-      Die("GetSweep", st);
-    }
-    const int done = sweep.measured() + sweep.failed();
-    if (done / 200 != last / 200) {
-      std::fprintf(stderr, "  sweep %ld: %d/%d\n",
-                   static_cast<long>(sweep.id()), done, sweep.total());
-      last = done;
-    }
-  }
-  return sweep;
-}
-
-std::vector<hakd::v1::Measurement> Results(Context& c, int64_t sweep_id) {
-  grpc::ClientContext ctx;
-  AddBearerToken(&ctx, c.token);
-  hakd::v1::ExportMeasurementsRequest req;
-  req.set_device(c.device);
-  auto reader = c.stub->ExportMeasurements(&ctx, req);
-  hakd::v1::MeasurementPage page;
-  std::vector<hakd::v1::Measurement> out;
-  while (reader->Read(&page)) {
-    for (const auto& m : page.measurements()) {
-      if (m.sweep_id() == sweep_id) out.push_back(m);
-    }
-  }
-  if (grpc::Status st = reader->Finish(); !st.ok())
-    Die("ExportMeasurements", st);
-  return out;
+  return RunSweepToEnd(c, req, "sweep " + preset, 200);
 }
 
 int Run(int argc, char** argv) {
-  Context c;
   const std::string mode = FlagValue(argc, argv, "mode", "");
-  const std::string server = FlagValue(argc, argv, "server", "");
-  c.device = FlagValue(argc, argv, "device", "");
   int gap_s = 60;
-  if ((mode != "cost" && mode != "repeatability") || server.empty() ||
-      c.device.empty() ||
+  absl::StatusOr<BenchClient> client =
+      ConnectBench("hakd-bench-sweep", argc, argv);
+  if ((mode != "cost" && mode != "repeatability") ||
+      client.status().code() == absl::StatusCode::kInvalidArgument ||
       !absl::SimpleAtoi(FlagValue(argc, argv, "gap-s", "60"), &gap_s)) {
     std::fprintf(
         stderr,
@@ -113,29 +52,18 @@ int Run(int argc, char** argv) {
         "--token-file F --device NAME [--preset P] [--gap-s 60]\n");
     return 2;
   }
+  if (!client.ok()) {
+    std::fprintf(stderr, "hakd-bench-sweep: %s\n",
+                 client.status().ToString().c_str());
+    return 1;
+  }
+  BenchClient& c = *client;
   const std::string preset =
       FlagValue(argc, argv, "preset", mode == "cost" ? "default" : "quick");
-  absl::StatusOr<std::string> token =
-      ReadTokenFile(FlagValue(argc, argv, "token-file", ""));
-  if (!token.ok()) {
-    std::fprintf(stderr, "hakd-bench-sweep: %s\n",
-                 token.status().ToString().c_str());
-    return 1;
-  }
-  c.token = *token;
-  ClientOptions copts;
-  copts.server = server;
-  auto channel = CreateClientChannel(copts);
-  if (!channel.ok()) {
-    std::fprintf(stderr, "hakd-bench-sweep: %s\n",
-                 channel.status().ToString().c_str());
-    return 1;
-  }
-  c.stub = LatencyService::NewStub(*channel);
   std::printf("machine: %s\n", MachineDescription().c_str());
   if (mode == "cost") {
     const hakd::v1::Sweep sweep = RunSweep(c, preset);
-    const std::vector<hakd::v1::Measurement> results = Results(c, sweep.id());
+    const std::vector<hakd::v1::Measurement> results = SweepMeasurements(c, sweep.id(), /*units=*/false);
     double timed_s = 0;
     double sampled_s = 0;
     double remeasured_timed_s = 0;
@@ -178,11 +106,11 @@ int Run(int argc, char** argv) {
   std::this_thread::sleep_for(std::chrono::seconds(gap_s));
   const hakd::v1::Sweep second = RunSweep(c, preset);
   std::map<int, hakd::v1::Measurement> a;
-  for (const auto& m : Results(c, first.id())) a[m.item_index()] = m;
+  for (const auto& m : SweepMeasurements(c, first.id(), /*units=*/false)) a[m.item_index()] = m;
   std::vector<double> diffs;
   std::vector<double> quiet_diffs;  // neither result flagged throttled
   int throttled = 0;
-  for (const auto& m : Results(c, second.id())) {
+  for (const auto& m : SweepMeasurements(c, second.id(), /*units=*/false)) {
     auto it = a.find(m.item_index());
     if (it == a.end()) continue;
     const double x = it->second.median_us();
