@@ -6,6 +6,7 @@
 // since restarting cannot help; 1 on a second signal (no drain).
 #include <signal.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -21,6 +22,8 @@
 #include "agent/agent_options.h"
 #include "agent/log.h"
 #include "agent/signal_watcher.h"
+#include "common/torch/model_artifact.h"
+#include "common/torch/torch_runtime.h"
 
 ABSL_FLAG(std::string, server, "127.0.0.1:50051",
           "host:port of the coordinator");
@@ -43,6 +46,9 @@ ABSL_FLAG(int32_t, batch_size, 16, "results per batch sent to the coordinator");
 ABSL_FLAG(int32_t, batch_flush_ms, 1000,
           "longest a result waits in a partial batch");
 ABSL_FLAG(int32_t, max_backoff_ms, 30000, "largest delay between reconnects");
+ABSL_FLAG(std::string, time_artifact, "",
+          "time a model artifact (hakd-worker's .hakd file) end to end at "
+          "batch 1 on --device, print the figures and exit; no coordinator");
 ABSL_FLAG(int32_t, drain_timeout_ms, 10000,
           "on SIGTERM, how long to wait for outstanding acknowledgements");
 
@@ -80,6 +86,34 @@ const char* Hint(absl::StatusCode code) {
   }
 }
 
+// --time-artifact: loads the model with its own weights and times it under
+// the same protocol as a sweep's network measurements.
+int TimeArtifact(const std::string& path, const std::string& device, int threads) {
+  if (absl::Status st = hakd::ConfigureThreads(threads, 1); !st.ok()) {
+    hakd::agent::Logf("%s", st.message());
+    return 2;
+  }
+  absl::StatusOr<hakd::LoadedModel> model = hakd::LoadModelArtifact(path, device);
+  if (!model.ok()) {
+    hakd::agent::Logf("%s", model.status().ToString());
+    return 2;
+  }
+  hakd::TimingOptions options;
+  options.device = device;
+  absl::StatusOr<hakd::LayerTiming> timing = hakd::TimeBuiltNetwork(*model->network, options);
+  if (!timing.ok()) {
+    hakd::agent::Logf("timing %s: %s", path, timing.status().ToString());
+    return 1;
+  }
+  std::printf("artifact: %s\nnetwork: %s\ndevice: %s\nthreads: %d\nparams: %lld\n"
+              "median_ms: %.4f\np10_ms: %.4f\np90_ms: %.4f\nrobust_cv: %.4f\nsamples: %d\n",
+              path.c_str(), model->spec.name().c_str(), device.c_str(), threads,
+              static_cast<long long>(model->network->ParameterCount()),
+              timing->median_us / 1000, timing->p10_us / 1000, timing->p90_us / 1000,
+              timing->robust_cv, timing->samples);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -110,6 +144,10 @@ int main(int argc, char** argv) {
   if (rest.size() > 1) {
     hakd::agent::Logf("unexpected argument '%s' (see --help)", rest[1]);
     return 2;
+  }
+
+  if (const std::string path = absl::GetFlag(FLAGS_time_artifact); !path.empty()) {
+    return TimeArtifact(path, absl::GetFlag(FLAGS_device), absl::GetFlag(FLAGS_threads));
   }
 
   absl::StatusOr<std::unique_ptr<hakd::agent::Agent>> agent =

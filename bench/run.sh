@@ -12,10 +12,13 @@ declare -A what=(
   [fidelity]="60 random realistic networks timed end to end by a local agent vs PredictNetwork (overhead fitted on 12 others): share within 10%/5%, median error"
   [repeatability]="the quick sweep run twice, 60 s apart, by a local agent: median relative difference of each layer's two medians"
   [sweep]="the default sweep (2,241 layers) by a local agent: wall time and wall time over time inside timed runs"
+  [kd-throughput]="images/s of one distillation step (WRN-16-4 -> WRN-16-1, batch 128, KD + attention transfer) in hakd-worker's trainer vs the same step in PyTorch (python3-torch), same threads: the ratio"
+  [kd-accuracy]="Fashion-MNIST: teacher trained, student trained alone, student distilled from the teacher, one short identical schedule: test accuracies"
 )
 # Which program runs each benchmark.
 declare -A program=([ingest]=ingest [query]=query [fidelity]=fidelity
-                    [repeatability]=sweep [sweep]=sweep)
+                    [repeatability]=sweep [sweep]=sweep [kd-throughput]=kd
+                    [kd-accuracy]=kd)
 
 usage() {
   echo "usage: bench/run.sh NAME"
@@ -68,6 +71,32 @@ start_agent() {
 }
 
 case "$name" in
+  kd-throughput)
+    # Same thread count for both; each side runs twice, interleaved, and
+    # keeps its best run, so that a burst of noise from elsewhere on the
+    # machine does not decide the ratio.
+    threads="${HAKD_BENCH_THREADS:-$(nproc)}"
+    [ -x /usr/bin/python3 ] && /usr/bin/python3 -c 'import torch' 2>/dev/null || {
+      echo "bench/run.sh: kd-throughput needs Debian's python3-torch (apt-get install python3-torch)" >&2; exit 1; }
+    echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $threads LibTorch threads" 
+    best_cpp=0; best_py=0
+    for round in 1 2; do
+      cpp=$("$build/bench/$prog" --mode throughput --threads "$threads" "$@" | tee "$work/cpp$round" | awk '/^kd_images_per_s_cpp:/ {print $2}')
+      py=$(/usr/bin/python3 "$here/kd_pytorch.py" --threads "$threads" | tee "$work/py$round" | awk '/^kd_images_per_s_pytorch:/ {print $2}')
+      echo "round $round: cpp $cpp images/s, pytorch $py images/s" >&2
+      best_cpp=$(awk -v a="$best_cpp" -v b="$cpp" 'BEGIN {print (b > a) ? b : a}')
+      best_py=$(awk -v a="$best_py" -v b="$py" 'BEGIN {print (b > a) ? b : a}')
+    done
+    grep -h "params\|torch_version" "$work/cpp1" "$work/py1"
+    echo "method: 3 warm-up + 20 timed steps per run, best of 2 interleaved runs each"
+    echo "kd_images_per_s_cpp: $best_cpp"
+    echo "kd_images_per_s_pytorch: $best_py"
+    awk -v a="$best_cpp" -v b="$best_py" 'BEGIN {printf "kd_throughput_ratio: %.3f\n", a / b}'
+    ;;
+  kd-accuracy)
+    echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+    "$build/bench/$prog" --mode accuracy --threads "$(nproc)" "$@"
+    ;;
   fidelity)
     start_server "$work/farm.db"
     start_agent

@@ -188,6 +188,9 @@ absl::StatusOr<CommandLine> ParseCommandLine(
       name =
           word.substr(2, eq == std::string::npos ? std::string::npos : eq - 2);
       if (eq != std::string::npos) inline_value = word.substr(eq + 1);
+    } else if (absl::StartsWith(word, "-") && word.size() > 1 &&
+               grammar.short_flags.count(word.substr(1)) > 0) {
+      name = grammar.short_flags.find(word.substr(1))->second;
     } else if (absl::StartsWith(word, "-") && word.size() > 1) {
       return UsageError(absl::StrCat("unknown flag ", word));
     } else {

@@ -54,6 +54,8 @@ struct Grammar {
   std::vector<FlagSpec> global_flags;   // accepted by every command
   std::vector<FlagSpec> command_flags;  // accepted by commands listing them
   std::vector<CommandSpec> commands;
+  // Single-dash short names of command flags, e.g. {"o", "output"} for -o.
+  std::map<std::string, std::string, std::less<>> short_flags;
 
   // The spec of a flag by name, or null when the grammar has none.
   const FlagSpec* FindFlag(absl::string_view name) const;

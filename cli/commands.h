@@ -51,6 +51,27 @@ absl::Status RunLatencyPredict(CommandContext& ctx);
 // latency fit-overhead: fits and shows a device's overhead model.
 absl::Status RunLatencyFitOverhead(CommandContext& ctx);
 
+// train submit: queues a training task (then watches it with --watch).
+absl::Status RunTrainSubmit(CommandContext& ctx);
+// tasks list [--state S] [--limit N].
+absl::Status RunTasksList(CommandContext& ctx);
+// tasks show ID: details and per-epoch history.
+absl::Status RunTasksShow(CommandContext& ctx);
+// tasks watch ID: follows a task until it ends; OK when it SUCCEEDED, exit 1
+// with the error when it FAILED or was CANCELLED.
+absl::Status RunTasksWatch(CommandContext& ctx);
+// tasks cancel ID.
+absl::Status RunTasksCancel(CommandContext& ctx);
+// artifact get ID [-o FILE]: downloads, checks size and SHA-256, and only
+// then renames the file into place.
+absl::Status RunArtifactGet(CommandContext& ctx);
+// workers list.
+absl::Status RunWorkersList(CommandContext& ctx);
+
+// Follows training task `task_id` (shared by `tasks watch` and
+// `train submit --watch`).
+absl::Status WatchTaskUntilFinished(CommandContext& ctx, int64_t task_id);
+
 }  // namespace hakd::cli
 
 #endif  // HAKD_CLI_COMMANDS_H_

@@ -59,7 +59,8 @@ std::vector<FlagSpec> CommandFlags() {
       {"reference-tolerance", T::kPositiveNumber, false, "X",
        "flag results while the reference kernel is more than X slower than "
        "its best (agent default 0.10)"},
-      {"watch", T::kBool, false, "", "follow the sweep after starting it"},
+      {"watch", T::kBool, false, "",
+       "follow the sweep or training task after starting it"},
       {"kind", T::kString, false, "K",
        "layer kind: conv2d, linear, maxpool, avgpool, bnrelu"},
       {"in", T::kPositiveInt, false, "C", "input channels"},
@@ -77,18 +78,21 @@ std::vector<FlagSpec> CommandFlags() {
       {"batch", T::kPositiveInt, false, "B", "batch size"},
       {"dtype", T::kString, false, "T", "float32, float16 or bfloat16"},
       {"limit", T::kPositiveInt, false, "N",
-       "most measurements returned (server default 1000)"},
+       "most results returned (server default: 1000 measurements, 100 "
+       "tasks)"},
       {"latest", T::kBool, false, "", "only the newest measurement per layer"},
       {"units", T::kBool, false, "",
        "export unit results (blocks, whole networks) instead of layers; JSON only"},
       {"format", T::kString, false, "F", "export format: csv or json"},
       {"output", T::kString, false, "FILE",
-       "write to FILE (atomically) instead of standard output"},
+       "write to FILE atomically (also -o FILE); export: instead of "
+       "standard output; artifact get: instead of ./ID.hakd"},
       {"min-ratio", T::kPositiveNumber, false, "R",
        "smallest latency jump counted as a step (server default 1.15)"},
       {"svg", T::kString, false, "FILE", "also plot the staircases to FILE"},
       {"network", T::kString, true, "FILE",
-       "time FILE's whole network end to end, repeatable"},
+       "network spec JSON; sweep start: time FILE's whole network end to "
+       "end, repeatable; train submit: the network to train"},
       {"units-of", T::kString, true, "FILE",
        "time every unit (stem, each block, head) of FILE's network, "
        "repeatable"},
@@ -102,6 +106,56 @@ std::vector<FlagSpec> CommandFlags() {
        "with --measure-missing: start the sweep but do not wait for it"},
       {"sweep", T::kString, true, "ID",
        "sweep of whole networks to fit on, repeatable"},
+      // train submit
+      {"dataset", T::kString, false, "NAME",
+       "training data: fashion-mnist or cifar10"},
+      {"name", T::kString, false, "TEXT",
+       "task name shown in listings (at most 128 characters)"},
+      {"teacher", T::kString, false, "ARTIFACT",
+       "train a student distilled from this teacher model artifact "
+       "(absent: train a teacher)"},
+      {"epochs", T::kPositiveInt, false, "N",
+       "training epochs, 1..1000 (default 10)"},
+      {"batch-size", T::kPositiveInt, false, "N",
+       "images per step, 1..4096 (default 128)"},
+      {"lr", T::kPositiveNumber, false, "X", "learning rate (default 0.1)"},
+      {"momentum", T::kNumber, false, "X", "SGD momentum, 0..1 (default 0.9)"},
+      {"no-nesterov", T::kBool, false, "",
+       "plain momentum instead of Nesterov momentum"},
+      {"weight-decay", T::kNumber, false, "X", "weight decay (default 5e-4)"},
+      {"schedule", T::kString, false, "S",
+       "learning-rate schedule: cosine (default), step or constant"},
+      {"milestones", T::kString, false, "E,E,...",
+       "with --schedule step: epochs where lr *= gamma (default 30%, 60%, "
+       "80% of the epochs)"},
+      {"gamma", T::kPositiveNumber, false, "X",
+       "with --schedule step: lr factor at each milestone (default 0.2)"},
+      {"warmup-epochs", T::kCount, false, "N",
+       "linear warm-up from lr/10 over N epochs (default 0)"},
+      {"seed", T::kString, false, "N", "random seed >= 1 (default 1)"},
+      {"steps-per-epoch", T::kPositiveInt, false, "N",
+       "steps per epoch (default: a full pass over the training images)"},
+      {"train-limit", T::kPositiveInt, false, "N",
+       "train on the first N training images only"},
+      {"test-limit", T::kPositiveInt, false, "N",
+       "evaluate on the first N test images only"},
+      {"mixed-precision", T::kBool, false, "",
+       "float16 autocast on CUDA workers (ignored on CPU)"},
+      {"temperature", T::kPositiveNumber, false, "X",
+       "with --teacher: distillation temperature (default 4)"},
+      {"alpha", T::kNumber, false, "X",
+       "with --teacher: weight of the distillation term, over 0 and at most 1 "
+       "(default 0.9)"},
+      {"beta", T::kNumber, false, "X",
+       "with --teacher: attention-transfer weight (default 1000; 0: off)"},
+      {"no-attention", T::kBool, false, "",
+       "with --teacher: no attention transfer (beta -1)"},
+      {"max-attempts", T::kPositiveInt, false, "N",
+       "leases before the task fails, 1..20 (default 3)"},
+      // tasks list
+      {"state", T::kString, false, "S",
+       "only tasks in state S: queued, running, succeeded, failed or "
+       "cancelled"},
   };
 }
 
@@ -198,6 +252,47 @@ std::vector<CommandSpec> Commands() {
        {"device", "sweep"},
        "fit a device's overhead from sweeps of whole networks",
        {"device", "sweep"}},
+      {{"train", "submit"},
+       {},
+       false,
+       {"network", "dataset", "name", "teacher", "epochs", "batch-size", "lr",
+        "momentum", "no-nesterov", "weight-decay", "schedule", "milestones",
+        "gamma", "warmup-epochs", "seed", "steps-per-epoch", "train-limit",
+        "test-limit", "mixed-precision", "temperature", "alpha", "beta",
+        "no-attention", "max-attempts", "watch"},
+       "queue training of a teacher, or with --teacher of a distilled student",
+       {"network", "dataset"}},
+      {{"tasks", "list"},
+       {},
+       false,
+       {"state", "limit"},
+       "list training tasks, newest first",
+       {}},
+      {{"tasks", "show"},
+       {"ID"},
+       false,
+       {},
+       "show one training task with its per-epoch history",
+       {}},
+      {{"tasks", "watch"},
+       {"ID"},
+       false,
+       {},
+       "follow a training task until it ends",
+       {}},
+      {{"tasks", "cancel"}, {"ID"}, false, {}, "cancel a training task", {}},
+      {{"artifact", "get"},
+       {"ARTIFACT"},
+       false,
+       {"output"},
+       "download an artifact (model or checkpoint), checking size and SHA-256",
+       {}},
+      {{"workers", "list"},
+       {},
+       false,
+       {},
+       "list the training workers the coordinator knows",
+       {}},
   };
 }
 
@@ -205,7 +300,7 @@ std::vector<CommandSpec> Commands() {
 
 const Grammar& HakdctlGrammar() {
   static const Grammar* const grammar =
-      new Grammar{GlobalFlags(), CommandFlags(), Commands()};
+      new Grammar{GlobalFlags(), CommandFlags(), Commands(), {{"o", "output"}}};
   return *grammar;
 }
 

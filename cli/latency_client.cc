@@ -24,15 +24,23 @@ absl::StatusOr<std::unique_ptr<LatencyClient>> LatencyClient::Create(
   return std::make_unique<LatencyClient>(
       LatencyService::NewStub(*channel), *std::move(token),
       CallTarget{options.client.server, options.token_file,
-                 options.timeout_seconds});
+                 options.timeout_seconds},
+      hakd::v1::TrainingService::NewStub(*channel));
 }
 
 LatencyClient::LatencyClient(
     std::unique_ptr<LatencyService::StubInterface> stub, std::string token,
-    CallTarget target)
+    CallTarget target,
+    std::unique_ptr<hakd::v1::TrainingService::StubInterface> training)
     : stub_(std::move(stub)),
+      training_(std::move(training)),
       token_(std::move(token)),
       target_(std::move(target)) {}
+
+absl::Status LatencyClient::NeedTraining() const {
+  if (training_ != nullptr) return absl::OkStatus();
+  return absl::UnimplementedError("this client has no TrainingService");
+}
 
 void LatencyClient::Prepare(grpc::ClientContext* context, bool unary) const {
   AddBearerToken(context, token_);
@@ -187,6 +195,82 @@ absl::StatusOr<hakd::v1::OverheadModel> LatencyClient::FitOverhead(
   return Unary<hakd::v1::OverheadModel>(
       "fit overheads", [&](grpc::ClientContext* c, auto* r) {
         return stub_->FitOverhead(c, request, r);
+      });
+}
+
+// ---- TrainingService ----
+
+absl::StatusOr<hakd::v1::TrainingTask> LatencyClient::SubmitTraining(
+    const hakd::v1::SubmitTrainingRequest& request) {
+  if (absl::Status s = NeedTraining(); !s.ok()) return s;
+  return Unary<hakd::v1::TrainingTask>(
+      "submit training tasks", [&](grpc::ClientContext* c, auto* r) {
+        return training_->SubmitTraining(c, request, r);
+      });
+}
+
+absl::StatusOr<hakd::v1::TrainingTask> LatencyClient::GetTrainingTask(
+    int64_t task_id) {
+  if (absl::Status s = NeedTraining(); !s.ok()) return s;
+  hakd::v1::GetTrainingTaskRequest request;
+  request.set_task_id(task_id);
+  return Unary<hakd::v1::TrainingTask>(
+      "read training tasks", [&](grpc::ClientContext* c, auto* r) {
+        return training_->GetTrainingTask(c, request, r);
+      });
+}
+
+absl::StatusOr<hakd::v1::ListTrainingTasksResponse>
+LatencyClient::ListTrainingTasks(
+    const hakd::v1::ListTrainingTasksRequest& request) {
+  if (absl::Status s = NeedTraining(); !s.ok()) return s;
+  return Unary<hakd::v1::ListTrainingTasksResponse>(
+      "list training tasks", [&](grpc::ClientContext* c, auto* r) {
+        return training_->ListTrainingTasks(c, request, r);
+      });
+}
+
+absl::Status LatencyClient::WatchTrainingTask(
+    int64_t task_id, const StreamHandler<hakd::v1::TrainingTask>& on_update) {
+  if (absl::Status s = NeedTraining(); !s.ok()) return s;
+  hakd::v1::GetTrainingTaskRequest request;
+  request.set_task_id(task_id);
+  return Stream<hakd::v1::TrainingTask>(
+      "watch training tasks",
+      [&](grpc::ClientContext* c) {
+        return training_->WatchTrainingTask(c, request);
+      },
+      on_update);
+}
+
+absl::StatusOr<hakd::v1::TrainingTask> LatencyClient::CancelTrainingTask(
+    int64_t task_id) {
+  if (absl::Status s = NeedTraining(); !s.ok()) return s;
+  hakd::v1::GetTrainingTaskRequest request;
+  request.set_task_id(task_id);
+  return Unary<hakd::v1::TrainingTask>(
+      "cancel training tasks", [&](grpc::ClientContext* c, auto* r) {
+        return training_->CancelTrainingTask(c, request, r);
+      });
+}
+
+absl::Status LatencyClient::GetArtifact(
+    const std::string& artifact_id,
+    const StreamHandler<hakd::v1::ArtifactChunk>& on_chunk) {
+  if (absl::Status s = NeedTraining(); !s.ok()) return s;
+  hakd::v1::GetArtifactRequest request;
+  request.set_artifact_id(artifact_id);
+  return Stream<hakd::v1::ArtifactChunk>(
+      "download artifacts",
+      [&](grpc::ClientContext* c) { return training_->GetArtifact(c, request); },
+      on_chunk);
+}
+
+absl::StatusOr<hakd::v1::ListWorkersResponse> LatencyClient::ListWorkers() {
+  if (absl::Status s = NeedTraining(); !s.ok()) return s;
+  return Unary<hakd::v1::ListWorkersResponse>(
+      "list workers", [&](grpc::ClientContext* c, auto* r) {
+        return training_->ListWorkers(c, hakd::v1::ListWorkersRequest(), r);
       });
 }
 

@@ -1,4 +1,5 @@
-// hakdctl's connection to the coordinator's LatencyService. Every call carries
+// hakdctl's connection to the coordinator's LatencyService and
+// TrainingService (one channel, one token). Every call carries
 // the bearer token, fails fast when the server is unreachable (no
 // wait-for-ready), and unary calls carry the --timeout deadline; streams do
 // not, because a watch or a large export may rightly last hours. Failures come
@@ -19,10 +20,11 @@
 #include "cli/global_options.h"
 #include "cli/rpc_errors.h"
 #include "hakd/v1/latency_service.grpc.pb.h"
+#include "hakd/v1/training.grpc.pb.h"
 
 namespace hakd::cli {
 
-// Synchronous client of LatencyService.
+// Synchronous client of LatencyService and TrainingService.
 class LatencyClient {
  public:
   // Called for each message of a stream. Returns whether to keep reading:
@@ -37,8 +39,13 @@ class LatencyClient {
       const GlobalOptions& options);
 
   // Uses `stub` (tests may pass their own) with `token` for every call.
-  LatencyClient(std::unique_ptr<hakd::v1::LatencyService::StubInterface> stub,
-                std::string token, CallTarget target);
+  // `training` may be null (tests of latency commands only); training calls
+  // then fail with UNIMPLEMENTED.
+  LatencyClient(
+      std::unique_ptr<hakd::v1::LatencyService::StubInterface> stub,
+      std::string token, CallTarget target,
+      std::unique_ptr<hakd::v1::TrainingService::StubInterface> training =
+          nullptr);
 
   // ListDevices.
   absl::StatusOr<hakd::v1::ListDevicesResponse> ListDevices();
@@ -74,7 +81,30 @@ class LatencyClient {
   absl::StatusOr<hakd::v1::OverheadModel> FitOverhead(
       const hakd::v1::FitOverheadRequest& request);
 
+  // ---- TrainingService ----
+  // SubmitTraining.
+  absl::StatusOr<hakd::v1::TrainingTask> SubmitTraining(
+      const hakd::v1::SubmitTrainingRequest& request);
+  // GetTrainingTask.
+  absl::StatusOr<hakd::v1::TrainingTask> GetTrainingTask(int64_t task_id);
+  // ListTrainingTasks.
+  absl::StatusOr<hakd::v1::ListTrainingTasksResponse> ListTrainingTasks(
+      const hakd::v1::ListTrainingTasksRequest& request);
+  // WatchTrainingTask; `on_update` sees every state the server sends.
+  absl::Status WatchTrainingTask(
+      int64_t task_id, const StreamHandler<hakd::v1::TrainingTask>& on_update);
+  // CancelTrainingTask.
+  absl::StatusOr<hakd::v1::TrainingTask> CancelTrainingTask(int64_t task_id);
+  // GetArtifact; `on_chunk` sees the header chunk, then every data chunk.
+  absl::Status GetArtifact(
+      const std::string& artifact_id,
+      const StreamHandler<hakd::v1::ArtifactChunk>& on_chunk);
+  // ListWorkers.
+  absl::StatusOr<hakd::v1::ListWorkersResponse> ListWorkers();
+
  private:
+  // The training stub, or UNIMPLEMENTED when this client has none.
+  absl::Status NeedTraining() const;
   // Token, fail-fast and (for unary calls) the deadline.
   void Prepare(grpc::ClientContext* context, bool unary) const;
   // Runs a unary call and phrases its failure with `action`.
@@ -86,6 +116,7 @@ class LatencyClient {
                       const StreamHandler<Message>& handler);
 
   std::unique_ptr<hakd::v1::LatencyService::StubInterface> stub_;
+  std::unique_ptr<hakd::v1::TrainingService::StubInterface> training_;
   std::string token_;
   CallTarget target_;
 };

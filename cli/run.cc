@@ -30,6 +30,13 @@ const std::map<std::string, Handler>& Handlers() {
       {"latency summary", RunLatencySummary},
       {"latency predict", RunLatencyPredict},
       {"latency fit-overhead", RunLatencyFitOverhead},
+      {"train submit", RunTrainSubmit},
+      {"tasks list", RunTasksList},
+      {"tasks show", RunTasksShow},
+      {"tasks watch", RunTasksWatch},
+      {"tasks cancel", RunTasksCancel},
+      {"artifact get", RunArtifactGet},
+      {"workers list", RunWorkersList},
   };
   return *handlers;
 }

@@ -25,13 +25,15 @@ constexpr char kSpecHelp[] =
     "  e.g. conv2d:k=3:c=8-256/8:res=32,16:dw   linear:c=64-4096/64:b=8\n";
 
 constexpr char kTrailer[] =
-    "D is a device's numeric id or its name; ID is a sweep id; FILE after\n"
-    "--spec, --network and --units-of is a network spec in JSON (see\n"
-    "docs/network-spec.md).\n"
+    "D is a device's numeric id or its name; ID is a sweep id (sweep\n"
+    "commands) or a training task id (tasks commands); ARTIFACT is an\n"
+    "artifact id (art-...); FILE after --spec, --network and --units-of is\n"
+    "a network spec in JSON (see docs/network-spec.md).\n"
     "\n"
-    "Exit codes: 0 ok, 1 failure (or sweep cancelled, or prediction\n"
-    "incomplete), 2 usage error, 3 coordinator unreachable, 4 token refused\n"
-    "or role not allowed, 5 device or sweep not found.\n";
+    "Exit codes: 0 ok, 1 failure (or sweep cancelled, prediction\n"
+    "incomplete, training task failed or cancelled, artifact corrupt), 2\n"
+    "usage error, 3 coordinator unreachable, 4 token refused or role not\n"
+    "allowed, 5 device, sweep, task or artifact not found.\n";
 
 std::string FlagLabel(const FlagSpec& f) {
   std::string label = absl::StrCat("--", f.name);

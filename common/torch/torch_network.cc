@@ -8,11 +8,14 @@
 #include <torch/nn/modules/activation.h>
 #include <torch/nn/modules/conv.h>
 #include <torch/nn/modules/pooling.h>
+#include <torch/serialize/input-archive.h>
+#include <torch/serialize/output-archive.h>
 #include <torch/utils.h>
 
 #include <exception>
 #include <functional>
 #include <new>
+#include <sstream>
 #include <utility>
 
 #include "absl/strings/match.h"
@@ -234,6 +237,78 @@ int64_t TorchNetwork::ParameterCount() const {
   return count;
 }
 
+absl::StatusOr<std::string> TorchNetwork::SerializeWeights() const {
+  try {
+    torch::serialize::OutputArchive archive;
+    module_->save(archive);
+    std::ostringstream out;
+    archive.save_to(out);
+    return out.str();
+  } catch (const std::exception& e) {
+    return FromException(e);
+  }
+}
+
+namespace {
+
+// Module::load replaces every tensor with the one read (Tensor::set_),
+// whatever its shape, so weights of another network would load silently.
+// Walks `module` as Module::load does and checks each archived tensor's
+// shape and type first; the error names the first misfit.
+absl::Status CheckArchiveFits(torch::nn::Module& module,
+                              torch::serialize::InputArchive& archive,
+                              const std::string& prefix) {
+  auto check = [&](const std::string& key, const torch::Tensor& want,
+                   bool is_buffer) -> absl::Status {
+    torch::Tensor got;
+    archive.read(key, got, is_buffer);  // throws when missing
+    if (got.sizes() != want.sizes() || got.scalar_type() != want.scalar_type()) {
+      std::ostringstream msg;
+      msg << prefix << key << " is " << got.scalar_type() << got.sizes()
+          << " in the weights, " << want.scalar_type() << want.sizes()
+          << " in this network";
+      return absl::DataLossError(absl::StrCat("weights do not fit this network: ", msg.str()));
+    }
+    return absl::OkStatus();
+  };
+  for (const auto& p : module.named_parameters(/*recurse=*/false)) {
+    if (absl::Status st = check(p.key(), p.value(), false); !st.ok()) return st;
+  }
+  for (const auto& b : module.named_buffers(/*recurse=*/false)) {
+    if (absl::Status st = check(b.key(), b.value(), true); !st.ok()) return st;
+  }
+  for (const auto& child : module.named_children()) {
+    if (!child.value()->is_serializable()) continue;
+    torch::serialize::InputArchive child_archive;
+    archive.read(child.key(), child_archive);
+    if (absl::Status st = CheckArchiveFits(*child.value(), child_archive,
+                                           prefix + child.key() + ".");
+        !st.ok()) {
+      return st;
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status TorchNetwork::LoadWeights(const std::string& bytes) {
+  try {
+    std::istringstream in(bytes);
+    torch::serialize::InputArchive archive;
+    archive.load_from(in, torch::Device(device_));
+    if (absl::Status st = CheckArchiveFits(*module_, archive, ""); !st.ok()) {
+      return st;
+    }
+    module_->load(archive);
+    return absl::OkStatus();
+  } catch (const std::exception& e) {
+    return absl::DataLossError(absl::StrCat(
+        "weights do not fit this network: ",
+        std::string(e.what()).substr(0, 500)));
+  }
+}
+
 absl::StatusOr<NetworkOutputs> TorchNetwork::Forward(
     const std::vector<float>& input, int batch) {
   const int64_t expected = int64_t{batch} * network_.in_channels *
@@ -330,6 +405,27 @@ absl::StatusOr<LayerTiming> TimeTorchNetwork(const PlainNetwork& n,
         break;
       }
     }
+  } catch (const std::exception& e) {
+    return FromException(e);
+  }
+  return TimeTorchWorkload(forward, options);
+}
+
+absl::StatusOr<LayerTiming> TimeBuiltNetwork(const TorchNetwork& network,
+                                             const TimingOptions& given) {
+  TimingOptions options = given;
+  options.device = network.device();
+  const PlainNetwork& n = network.plain();
+  std::function<void()> forward;
+  try {
+    std::shared_ptr<NetworkModuleImpl> module = network.module();
+    module->eval();
+    torch::Tensor x = torch::randn({1, n.in_channels, n.height, n.width})
+                          .to(torch::Device(network.device()));
+    forward = [module, x]() {
+      torch::NoGradGuard no_grad;
+      module->forward(x);
+    };
   } catch (const std::exception& e) {
     return FromException(e);
   }

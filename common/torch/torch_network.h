@@ -87,12 +87,23 @@ class TorchNetwork {
   absl::StatusOr<NetworkOutputs> Forward(const std::vector<float>& input,
                                          int batch);
 
+  // The parameters and buffers, LibTorch-serialised (an OutputArchive).
+  // Errors as Create. Never throws.
+  absl::StatusOr<std::string> SerializeWeights() const;
+
+  // Loads what SerializeWeights wrote for a network of the same shape.
+  // DATA_LOSS when the bytes do not fit this network. Never throws.
+  absl::Status LoadWeights(const std::string& bytes);
+
   // The module itself, for torch code (training, distillation); its forward
   // returns the logits and the feature maps at the end of every stage.
   std::shared_ptr<NetworkModuleImpl> module() const { return module_; }
 
   // The device it lives on, as given to Create.
   const std::string& device() const { return device_; }
+
+  // The network it was built from.
+  const PlainNetwork& plain() const { return network_; }
 
  private:
   TorchNetwork(std::shared_ptr<NetworkModuleImpl> module, std::string device,
@@ -117,6 +128,12 @@ enum class NetworkPart {
 // TorchNetwork::Create. Never throws.
 absl::StatusOr<LayerTiming> TimeTorchNetwork(const PlainNetwork& network,
                                              NetworkPart part,
+                                             const TimingOptions& options);
+
+// Times batch-1 forward runs of an already built network (a loaded model
+// artifact: its own weights) in eval mode under RunTimingProtocol, on the
+// network's device (options.device is ignored). Never throws.
+absl::StatusOr<LayerTiming> TimeBuiltNetwork(const TorchNetwork& network,
                                              const TimingOptions& options);
 
 }  // namespace hakd

@@ -214,12 +214,121 @@ Status FakeCoordinator::FitOverhead(ServerContext* context,
   return Status::OK;
 }
 
+Status FakeTraining::CheckToken(ServerContext* context) const {
+  const auto& metadata = context->client_metadata();
+  auto it = metadata.find("authorization");
+  if (it == metadata.end() ||
+      std::string(it->second.data(), it->second.size()) != "Bearer " + token) {
+    return Status(StatusCode::UNAUTHENTICATED, "bad token");
+  }
+  return Status::OK;
+}
+
+Status FakeTraining::FindTask(int64_t id, hakd::v1::TrainingTask* out) const {
+  if (id != task.task_id()) {
+    return Status(StatusCode::NOT_FOUND,
+                  "no training task " + std::to_string(id));
+  }
+  *out = task;
+  return Status::OK;
+}
+
+hakd::v1::SubmitTrainingRequest FakeTraining::LastSubmit() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return last_submit_;
+}
+
+hakd::v1::ListTrainingTasksRequest FakeTraining::LastList() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return last_list_;
+}
+
+Status FakeTraining::SubmitTraining(
+    ServerContext* context, const hakd::v1::SubmitTrainingRequest* request,
+    hakd::v1::TrainingTask* response) {
+  if (Status s = CheckToken(context); !s.ok()) return s;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    last_submit_ = *request;
+  }
+  if (!submit_status.ok()) return submit_status;
+  *response = task;
+  *response->mutable_spec() = request->spec();
+  return Status::OK;
+}
+
+Status FakeTraining::GetTrainingTask(
+    ServerContext* context, const hakd::v1::GetTrainingTaskRequest* request,
+    hakd::v1::TrainingTask* response) {
+  if (Status s = CheckToken(context); !s.ok()) return s;
+  return FindTask(request->task_id(), response);
+}
+
+Status FakeTraining::ListTrainingTasks(
+    ServerContext* context, const hakd::v1::ListTrainingTasksRequest* request,
+    hakd::v1::ListTrainingTasksResponse* response) {
+  if (Status s = CheckToken(context); !s.ok()) return s;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    last_list_ = *request;
+  }
+  for (const hakd::v1::TrainingTask& t : tasks) *response->add_tasks() = t;
+  return Status::OK;
+}
+
+Status FakeTraining::WatchTrainingTask(
+    ServerContext* context, const hakd::v1::GetTrainingTaskRequest* request,
+    grpc::ServerWriter<hakd::v1::TrainingTask>* writer) {
+  if (Status s = CheckToken(context); !s.ok()) return s;
+  hakd::v1::TrainingTask found;
+  if (Status s = FindTask(request->task_id(), &found); !s.ok()) return s;
+  for (const hakd::v1::TrainingTask& t : watch_updates) writer->Write(t);
+  return Status::OK;
+}
+
+Status FakeTraining::CancelTrainingTask(
+    ServerContext* context, const hakd::v1::GetTrainingTaskRequest* request,
+    hakd::v1::TrainingTask* response) {
+  if (Status s = CheckToken(context); !s.ok()) return s;
+  if (Status s = FindTask(request->task_id(), response); !s.ok()) return s;
+  response->set_state(hakd::v1::TASK_CANCELLED);
+  return Status::OK;
+}
+
+Status FakeTraining::GetArtifact(
+    ServerContext* context, const hakd::v1::GetArtifactRequest* request,
+    grpc::ServerWriter<hakd::v1::ArtifactChunk>* writer) {
+  if (Status s = CheckToken(context); !s.ok()) return s;
+  if (request->artifact_id() != artifact.artifact_id()) {
+    return Status(StatusCode::NOT_FOUND,
+                  "no artifact '" + request->artifact_id() + "'");
+  }
+  hakd::v1::ArtifactChunk header;
+  *header.mutable_header()->mutable_info() = artifact;
+  writer->Write(header);
+  for (size_t i = 0; i < artifact_data.size(); i += artifact_chunk_size) {
+    hakd::v1::ArtifactChunk chunk;
+    chunk.set_data(artifact_data.substr(i, artifact_chunk_size));
+    writer->Write(chunk);
+  }
+  return Status::OK;
+}
+
+Status FakeTraining::ListWorkers(ServerContext* context,
+                                 const hakd::v1::ListWorkersRequest*,
+                                 hakd::v1::ListWorkersResponse* response) {
+  if (Status s = CheckToken(context); !s.ok()) return s;
+  for (const hakd::v1::WorkerInfo& w : workers) *response->add_workers() = w;
+  return Status::OK;
+}
+
 FakeServer::FakeServer() {
   int port = 0;
   grpc::ServerBuilder builder;
   builder.AddListeningPort("127.0.0.1:0", grpc::InsecureServerCredentials(),
                            &port);
   builder.RegisterService(&service_);
+  builder.RegisterService(&training_);
   server_ = builder.BuildAndStart();
   address_ = "127.0.0.1:" + std::to_string(port);
 }

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "hakd/v1/latency_service.grpc.pb.h"
+#include "hakd/v1/training.grpc.pb.h"
 
 namespace hakd::cli::testing {
 
@@ -100,17 +101,73 @@ class FakeCoordinator final : public hakd::v1::LatencyService::Service {
   hakd::v1::FitOverheadRequest last_fit_overhead_;
 };
 
-// Serves a FakeCoordinator on a free loopback port for the test's lifetime.
+// The canned TrainingService, served beside FakeCoordinator.
+class FakeTraining final : public hakd::v1::TrainingService::Service {
+ public:
+  std::string token = "secret-token";
+  hakd::v1::TrainingTask task;                 // Submit/Get/Cancel answer
+  std::vector<hakd::v1::TrainingTask> tasks;   // ListTrainingTasks answer
+  std::vector<hakd::v1::TrainingTask> watch_updates;  // sent in order, then OK
+  grpc::Status submit_status;                  // e.g. NOT_FOUND teacher
+  // GetArtifact: the header's info, then `artifact_data` in chunks of
+  // `artifact_chunk_size` bytes. Unknown ids are NOT_FOUND.
+  hakd::v1::ArtifactInfo artifact;
+  std::string artifact_data;
+  size_t artifact_chunk_size = 4;
+  std::vector<hakd::v1::WorkerInfo> workers;
+
+  // The last requests seen.
+  hakd::v1::SubmitTrainingRequest LastSubmit();
+  hakd::v1::ListTrainingTasksRequest LastList();
+
+  grpc::Status SubmitTraining(grpc::ServerContext* context,
+                              const hakd::v1::SubmitTrainingRequest* request,
+                              hakd::v1::TrainingTask* response) override;
+  grpc::Status GetTrainingTask(grpc::ServerContext* context,
+                               const hakd::v1::GetTrainingTaskRequest* request,
+                               hakd::v1::TrainingTask* response) override;
+  grpc::Status ListTrainingTasks(
+      grpc::ServerContext* context,
+      const hakd::v1::ListTrainingTasksRequest* request,
+      hakd::v1::ListTrainingTasksResponse* response) override;
+  grpc::Status WatchTrainingTask(
+      grpc::ServerContext* context,
+      const hakd::v1::GetTrainingTaskRequest* request,
+      grpc::ServerWriter<hakd::v1::TrainingTask>* writer) override;
+  grpc::Status CancelTrainingTask(
+      grpc::ServerContext* context,
+      const hakd::v1::GetTrainingTaskRequest* request,
+      hakd::v1::TrainingTask* response) override;
+  grpc::Status GetArtifact(
+      grpc::ServerContext* context, const hakd::v1::GetArtifactRequest* request,
+      grpc::ServerWriter<hakd::v1::ArtifactChunk>* writer) override;
+  grpc::Status ListWorkers(grpc::ServerContext* context,
+                           const hakd::v1::ListWorkersRequest* request,
+                           hakd::v1::ListWorkersResponse* response) override;
+
+ private:
+  grpc::Status CheckToken(grpc::ServerContext* context) const;
+  grpc::Status FindTask(int64_t id, hakd::v1::TrainingTask* out) const;
+
+  std::mutex mu_;
+  hakd::v1::SubmitTrainingRequest last_submit_;
+  hakd::v1::ListTrainingTasksRequest last_list_;
+};
+
+// Serves a FakeCoordinator and a FakeTraining on a free loopback port for
+// the test's lifetime.
 class FakeServer {
  public:
   FakeServer();
   ~FakeServer();
   FakeCoordinator& service() { return service_; }
+  FakeTraining& training() { return training_; }
   // "127.0.0.1:PORT".
   const std::string& address() const { return address_; }
 
  private:
   FakeCoordinator service_;
+  FakeTraining training_;
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
 };

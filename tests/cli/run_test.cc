@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/strings/str_split.h"
+#include "cli/artifact_download.h"
 #include "cli/latency_client.h"
 #include "fake_coordinator.h"
 #include "gmock/gmock.h"
@@ -767,6 +768,286 @@ TEST_F(RunTest, SweepStartTimesNetworksAndTheirUnits) {
                 2,
                 "--units-of and --family exclude each other (time units or "
                 "layers, not both)");
+}
+
+// ---- training ----
+
+hakd::v1::TrainingTask MakeTask(hakd::v1::TaskState state, int finished) {
+  hakd::v1::TrainingTask t;
+  t.set_task_id(7);
+  t.mutable_spec()->set_dataset("cifar10");
+  t.mutable_spec()->mutable_network()->set_name("twin");
+  t.mutable_spec()->mutable_schedule()->set_epochs(3);
+  t.set_state(state);
+  t.set_attempts(state == hakd::v1::TASK_QUEUED ? 0 : 1);
+  t.set_max_attempts(3);
+  if (state != hakd::v1::TASK_QUEUED) t.set_worker("gpu-box");
+  t.set_created_unix_ms(kNow - 120'000);
+  if (state != hakd::v1::TASK_QUEUED) t.set_started_unix_ms(kNow - 100'000);
+  for (int e = 1; e <= finished; ++e) {
+    hakd::v1::EpochMetrics* m = t.add_history();
+    m->set_epoch(e);
+    m->set_test_accuracy(0.5 + 0.1 * e - (e == 3 ? 0.15 : 0));
+    m->set_train_loss(1.0 / e);
+  }
+  if (state == hakd::v1::TASK_RUNNING) {
+    hakd::v1::TrainingProgress* p = t.mutable_progress();
+    p->set_epoch(finished + 1);
+    p->set_epochs(3);
+    p->set_step(10);
+    p->set_steps_per_epoch(100);
+    p->set_loss(0.5);
+    p->set_train_accuracy(0.8);
+    p->set_images_per_second(2000);
+    p->set_phase("train");
+  }
+  if (state == hakd::v1::TASK_SUCCEEDED) {
+    t.set_model_artifact_id("art-feed-1");
+    t.set_finished_unix_ms(kNow);
+  }
+  if (state == hakd::v1::TASK_FAILED || state == hakd::v1::TASK_CANCELLED) {
+    t.set_finished_unix_ms(kNow);
+  }
+  return t;
+}
+
+TEST_F(RunTest, TrainSubmitSendsTheRequest) {
+  testing::FakeTraining& fake = server_.training();
+  fake.task = MakeTask(hakd::v1::TASK_QUEUED, 0);
+  const std::string spec = WriteFile("twin.json", kTwinSpec);
+  Result r = Run({"train", "submit", "--network", spec, "--dataset", "cifar10",
+                  "--epochs", "3", "--teacher", "art-ab-1", "--no-attention",
+                  "--name", "kd", "--max-attempts", "2"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "task 7 queued: student twin on cifar10, 3 epochs, teacher "
+            "art-ab-1\n");
+  const hakd::v1::SubmitTrainingRequest sent = fake.LastSubmit();
+  EXPECT_EQ(sent.spec().network().name(), "twin");
+  EXPECT_EQ(sent.spec().name(), "kd");
+  EXPECT_EQ(sent.spec().schedule().epochs(), 3);
+  EXPECT_EQ(sent.spec().distillation().teacher_artifact_id(), "art-ab-1");
+  EXPECT_EQ(sent.spec().distillation().beta(), -1);
+  EXPECT_EQ(sent.max_attempts(), 2);
+
+  r = Run({"--json", "train", "submit", "--network", spec, "--dataset",
+           "fashion-mnist"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("{\"task_id\":\"7\""));
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1);
+
+  ExpectFailure(Run({"train", "submit", "--network", spec, "--dataset",
+                     "cifar10", "--epochs", "0"}),
+                2,
+                "--epochs: expected a whole number >= 1 that fits 32 bits, "
+                "got '0'");
+  fake.submit_status = grpc::Status(grpc::StatusCode::NOT_FOUND,
+                                    "no artifact 'art-zz-1'");
+  ExpectFailure(Run({"train", "submit", "--network", spec, "--dataset",
+                     "cifar10", "--teacher", "art-zz-1"}),
+                5, "no artifact 'art-zz-1'");
+  fake.submit_status = grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                    "spec.schedule.epochs: at most 1000");
+  ExpectFailure(Run({"train", "submit", "--network", spec, "--dataset",
+                     "cifar10"}),
+                1, "INVALID_ARGUMENT: spec.schedule.epochs: at most 1000");
+}
+
+TEST_F(RunTest, TrainSubmitWatchFollowsToSuccess) {
+  testing::FakeTraining& fake = server_.training();
+  fake.task = MakeTask(hakd::v1::TASK_QUEUED, 0);
+  fake.watch_updates = {MakeTask(hakd::v1::TASK_QUEUED, 0),
+                        MakeTask(hakd::v1::TASK_RUNNING, 0),
+                        MakeTask(hakd::v1::TASK_RUNNING, 1),
+                        MakeTask(hakd::v1::TASK_RUNNING, 2),
+                        MakeTask(hakd::v1::TASK_SUCCEEDED, 3)};
+  const std::string spec = WriteFile("twin.json", kTwinSpec);
+  const Result r = Run({"train", "submit", "--network", spec, "--dataset",
+                        "cifar10", "--epochs", "3", "--watch"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_THAT(r.out, StartsWith("task 7 queued: teacher twin on cifar10, 3 "
+                                "epochs\n[....................] queued\n"));
+  EXPECT_THAT(r.out, HasSubstr("epoch 2/3 step 10/100  loss 0.5000  acc "
+                               "80.0%  2000 img/s  test acc 60.00% (epoch 1)"
+                               "  on gpu-box\n"));
+  EXPECT_THAT(r.out, EndsWith("task 7 succeeded after 3 of 3 epochs in "
+                              "1m40s\n"
+                              "  final test accuracy: 65.00%\n"
+                              "  best test accuracy:  70.00% (epoch 2)\n"
+                              "  model artifact:      art-feed-1\n"));
+}
+
+TEST_F(RunTest, TasksWatchFailureCancelAndJson) {
+  testing::FakeTraining& fake = server_.training();
+  fake.task = MakeTask(hakd::v1::TASK_RUNNING, 1);
+  hakd::v1::TrainingTask failed = MakeTask(hakd::v1::TASK_FAILED, 1);
+  failed.set_error("worker gpu-box: CUDA out of memory");
+  fake.watch_updates = {MakeTask(hakd::v1::TASK_RUNNING, 1), failed};
+  Result r = Run({"tasks", "watch", "7"});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err,
+            "hakdctl: task 7 failed: worker gpu-box: CUDA out of memory\n");
+  EXPECT_THAT(r.out, HasSubstr("task 7 failed after 1 of 3 epochs"));
+
+  fake.watch_updates = {MakeTask(hakd::v1::TASK_RUNNING, 1),
+                        MakeTask(hakd::v1::TASK_CANCELLED, 1)};
+  ExpectFailure(Run({"tasks", "watch", "7"}), 1, "task 7 was cancelled");
+
+  fake.watch_updates = {MakeTask(hakd::v1::TASK_RUNNING, 1),
+                        MakeTask(hakd::v1::TASK_RUNNING, 2),
+                        MakeTask(hakd::v1::TASK_SUCCEEDED, 3)};
+  r = Run({"tasks", "watch", "7", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  const std::vector<std::string> lines =
+      absl::StrSplit(r.out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 3u);
+  for (const std::string& line : lines) {
+    EXPECT_THAT(line, StartsWith("{\"task_id\":\"7\""));
+  }
+
+  // A terminal gets one redrawn line, then the final lines.
+  r = Run({"tasks", "watch", "7"}, /*terminal=*/true);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("\r[#######"));
+  EXPECT_THAT(r.out, HasSubstr("\x1b[K\ntask 7 succeeded"));
+
+  fake.watch_updates = {MakeTask(hakd::v1::TASK_RUNNING, 1)};
+  ExpectFailure(Run({"tasks", "watch", "7"}), 1,
+                "the coordinator ended the watch of task 7 before the task "
+                "finished; run 'hakdctl tasks watch 7' again");
+  ExpectFailure(Run({"tasks", "watch", "8"}), 5, "no training task 8");
+  ExpectFailure(Run({"tasks", "watch", "x"}), 2,
+                "expected a task ID (a whole number >= 1), got 'x'");
+}
+
+TEST_F(RunTest, TasksListShowCancelAndWorkers) {
+  testing::FakeTraining& fake = server_.training();
+  ExpectFailure(Run({"tasks", "list", "--state", "done"}), 2,
+                "--state: unknown state 'done' (queued, running, succeeded, "
+                "failed, cancelled)");
+  Result r = Run({"tasks", "list"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "no training tasks\n");
+  fake.tasks = {MakeTask(hakd::v1::TASK_RUNNING, 1),
+                MakeTask(hakd::v1::TASK_SUCCEEDED, 3)};
+  fake.tasks[1].set_task_id(6);
+  r = Run({"tasks", "list", "--state", "running", "--limit", "5"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(fake.LastList().state(), hakd::v1::TASK_RUNNING);
+  EXPECT_EQ(fake.LastList().limit(), 5);
+  EXPECT_EQ(r.out,
+            "ID  NAME  KIND     DATASET  STATE      EPOCH  TEST ACC  WORKER   "
+            "ATTEMPTS  AGE\n"
+            " 7  twin  teacher  cifar10  running      2/3    60.00%  gpu-box  "
+            "     1/3  2m ago\n"
+            " 6  twin  teacher  cifar10  succeeded    3/3    65.00%  gpu-box  "
+            "     1/3  2m ago\n");
+
+  fake.task = MakeTask(hakd::v1::TASK_SUCCEEDED, 3);
+  r = Run({"tasks", "show", "7"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, HasSubstr("model artifact:      art-feed-1\n"));
+  EXPECT_THAT(r.out, HasSubstr("history:\nEPOCH  TRAIN LOSS"));
+  ExpectFailure(Run({"tasks", "show", "9"}), 5, "no training task 9");
+
+  r = Run({"tasks", "cancel", "7"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "task 7 is cancelled after 3 of 3 epochs\n");
+
+  r = Run({"workers", "list"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out, "no workers\n");
+  hakd::v1::WorkerInfo w;
+  w.set_name("gpu-box");
+  w.mutable_capabilities()->set_device("cuda:0");
+  w.mutable_capabilities()->set_device_name("H100");
+  w.mutable_capabilities()->set_memory_bytes(1LL << 30);
+  w.set_online(true);
+  w.set_current_task_id(7);
+  w.set_last_seen_unix_ms(kNow - 1000);
+  fake.workers = {w};
+  r = Run({"workers", "list"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "NAME     DEVICE  DEVICE NAME   MEMORY  ONLINE  TASK  LAST SEEN\n"
+            "gpu-box  cuda:0  H100         1.0 GiB  yes        7  1s ago\n");
+  r = Run({"workers", "list", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, StartsWith("{\"workers\":[{\"name\":\"gpu-box\""));
+}
+
+TEST_F(RunTest, ArtifactGetRefusesCorruptDownloads) {
+  testing::FakeTraining& fake = server_.training();
+  fake.artifact_data = "model weights, 31 bytes of them";
+  fake.artifact.set_artifact_id("art-5eed-1");
+  fake.artifact.set_kind("model");
+  fake.artifact.set_size_bytes(31);
+  fake.artifact.set_sha256(std::string(64, 'a'));  // not the data's digest
+  const std::string out = dir_ + "/model.hakd";
+
+  // A wrong digest: refused, and no file (nor temporary file) is left.
+  Result r = Run({"artifact", "get", "art-5eed-1", "-o", out});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err, "hakdctl: artifact art-5eed-1: SHA-256 " +
+                       Sha256Hex(fake.artifact_data) +
+                       " of the received data differs from the expected " +
+                       std::string(64, 'a') + "\n");
+  EXPECT_THAT(FilesIn(dir_), ::testing::UnorderedElementsAre("token"));
+
+  // The right digest but a size off by one either way.
+  fake.artifact.set_sha256(Sha256Hex(fake.artifact_data));
+  fake.artifact.set_size_bytes(30);
+  r = Run({"artifact", "get", "art-5eed-1", "-o", out});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err,
+            "hakdctl: artifact art-5eed-1: received more than the expected "
+            "30 bytes\n");
+  fake.artifact.set_size_bytes(32);
+  r = Run({"artifact", "get", "art-5eed-1", "-o", out});
+  EXPECT_EQ(r.code, 1);
+  EXPECT_EQ(r.err,
+            "hakdctl: artifact art-5eed-1: received 31 bytes, expected 32\n");
+  EXPECT_THAT(FilesIn(dir_), ::testing::UnorderedElementsAre("token"));
+
+  fake.artifact.set_size_bytes(31);
+  r = Run({"artifact", "get", "art-5eed-1", "-o", out});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(ReadFile(out), fake.artifact_data);
+}
+
+TEST_F(RunTest, ArtifactGetSavesTheFile) {
+  testing::FakeTraining& fake = server_.training();
+  fake.artifact_data = "abc";
+  fake.artifact.set_artifact_id("art-ba78-1");
+  fake.artifact.set_kind("model");
+  fake.artifact.set_size_bytes(3);
+  fake.artifact.set_sha256(
+      "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+  fake.artifact_chunk_size = 2;
+  const std::string out = dir_ + "/model.hakd";
+  Result r = Run({"artifact", "get", "art-ba78-1", "--output", out});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.out,
+            "saved art-ba78-1 (3 bytes, sha256 "
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad) "
+            "to " + out + "\n");
+  EXPECT_EQ(ReadFile(out), "abc");
+
+  // Default name ./ID.hakd in the working directory.
+  char cwd[4096];
+  ASSERT_NE(getcwd(cwd, sizeof cwd), nullptr);
+  ASSERT_EQ(chdir(dir_.c_str()), 0);
+  r = Run({"artifact", "get", "art-ba78-1"});
+  ASSERT_EQ(chdir(cwd), 0);
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_THAT(r.out, EndsWith(") to art-ba78-1.hakd\n"));
+  EXPECT_EQ(ReadFile(dir_ + "/art-ba78-1.hakd"), "abc");
+
+  ExpectFailure(Run({"artifact", "get", "art-nope-1", "-o", out}), 5,
+                "no artifact 'art-nope-1'");
+  ExpectFailure(Run({"artifact", "get", "../x"}), 2,
+                "artifact ID '../x' is no file name; name one with -o");
 }
 
 }  // namespace

@@ -1,0 +1,26 @@
+#include "worker/worker_options.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/match.h"
+
+namespace hakd::worker {
+
+absl::Status ValidateWorkerOptions(const WorkerOptions& o) {
+  if (o.token_file.empty()) return absl::InvalidArgumentError("--token-file is required");
+  if (o.device != "cpu") {
+    int index = 0;
+    if (!absl::StartsWith(o.device, "cuda:") ||
+        !absl::SimpleAtoi(o.device.substr(5), &index) || index < 0) {
+      return absl::InvalidArgumentError(absl::StrCat("--device: \"", o.device, "\" (cpu or cuda:N)"));
+    }
+  }
+  if (o.threads < 0 || o.threads > 1024) return absl::InvalidArgumentError("--threads: 0..1024");
+  if (o.loader_threads < 1 || o.loader_threads > 64) return absl::InvalidArgumentError("--loader-threads: 1..64");
+  if (o.poll_ms < 10 || o.poll_ms > 600000) return absl::InvalidArgumentError("--poll-ms: 10..600000");
+  if (o.max_backoff_ms < 100) return absl::InvalidArgumentError("--max-backoff-ms: at least 100");
+  if (o.max_tasks < 0) return absl::InvalidArgumentError("--max-tasks: negative");
+  return absl::OkStatus();
+}
+
+}  // namespace hakd::worker
