@@ -1,41 +1,10 @@
 #include "cli/artifact_download.h"
 
-#include <openssl/evp.h>
-
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 
 namespace hakd::cli {
-
-struct Sha256::Context {
-  EVP_MD_CTX* md = nullptr;
-};
-
-Sha256::Sha256() : ctx_(std::make_unique<Context>()) {
-  ctx_->md = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx_->md, EVP_sha256(), nullptr);
-}
-
-Sha256::~Sha256() { EVP_MD_CTX_free(ctx_->md); }
-
-void Sha256::Update(absl::string_view data) {
-  EVP_DigestUpdate(ctx_->md, data.data(), data.size());
-}
-
-std::string Sha256::HexDigest() {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int length = 0;
-  EVP_DigestFinal_ex(ctx_->md, digest, &length);
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(digest), length));
-}
-
-std::string Sha256Hex(absl::string_view data) {
-  Sha256 hash;
-  hash.Update(data);
-  return hash.HexDigest();
-}
 
 absl::Status CheckArtifact(const hakd::v1::ArtifactInfo& info, int64_t size,
                            absl::string_view sha256_hex) {
@@ -112,7 +81,7 @@ absl::Status ArtifactReceiver::Finish() {
     return absl::DataLossError(absl::StrCat(
         "artifact ", artifact_id_, ": the coordinator sent no header"));
   }
-  sha256_ = hash_.HexDigest();
+  sha256_ = hash_.FinishHex();
   return CheckArtifact(info_, bytes_, sha256_);
 }
 

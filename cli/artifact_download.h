@@ -11,30 +11,12 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "common/sha256.h"
 #include "hakd/v1/training.pb.h"
 
 namespace hakd::cli {
 
-// Incremental SHA-256 (OpenSSL EVP).
-class Sha256 {
- public:
-  Sha256();
-  ~Sha256();
-  Sha256(const Sha256&) = delete;
-  Sha256& operator=(const Sha256&) = delete;
-
-  // Adds `data` to the digest.
-  void Update(absl::string_view data);
-  // The digest of everything added, as 64 lowercase hex digits. Call once.
-  std::string HexDigest();
-
- private:
-  struct Context;
-  std::unique_ptr<Context> ctx_;
-};
-
-// SHA-256 of `data` as lowercase hex.
-std::string Sha256Hex(absl::string_view data);
+// Hashing is hakd::Sha256 (common/sha256.h).
 
 // OK when `size` bytes with digest `sha256_hex` are the file `info`
 // describes (the digest compared case-insensitively); else DATA_LOSS naming

@@ -31,6 +31,7 @@ absl::string_view RoleName(Role role) {
     case Role::kAgent: return "agent";
     case Role::kReader: return "reader";
     case Role::kAdmin: return "admin";
+    case Role::kWorker: return "worker";
   }
   return "unknown";
 }
@@ -60,9 +61,12 @@ absl::StatusOr<AuthTable> AuthTable::Parse(absl::string_view text,
       role = Role::kReader;
     } else if (words[0] == "admin") {
       role = Role::kAdmin;
+    } else if (words[0] == "worker") {
+      role = Role::kWorker;
     } else {
       return absl::InvalidArgumentError(absl::StrCat(
-          where, "unknown role '", words[0], "' (agent, reader or admin)"));
+          where, "unknown role '", words[0],
+          "' (agent, worker, reader or admin)"));
     }
     if (words[1].size() < kMinTokenLength) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -108,6 +112,7 @@ bool RoleAllows(Role role, Permission permission) {
     case Permission::kConnectAgent: return role == Role::kAgent;
     case Permission::kRead: return role == Role::kReader;
     case Permission::kControl: return false;
+    case Permission::kWorker: return role == Role::kWorker;
   }
   return false;
 }

@@ -2,7 +2,9 @@
 //
 // The auth file is text, one "ROLE TOKEN" pair per line; '#' starts a
 // comment. Roles: agent (may only connect as an agent and send its own
-// measurements), reader (queries), admin (everything).
+// measurements), worker (may only call WorkerService: lease, report and
+// upload training tasks), reader (queries, including training tasks,
+// artifacts and workers), admin (everything).
 #ifndef HAKD_SERVER_AUTH_H_
 #define HAKD_SERVER_AUTH_H_
 
@@ -18,13 +20,14 @@
 
 namespace hakd {
 
-enum class Role { kAgent, kReader, kAdmin };
+enum class Role { kAgent, kReader, kAdmin, kWorker };
 
 // What a call needs.
 enum class Permission {
   kConnectAgent,  // AgentService.Connect
   kRead,          // queries of the latency database
-  kControl,       // starting and cancelling sweeps
+  kControl,       // starting and cancelling sweeps and training tasks
+  kWorker,        // WorkerService calls (training workers)
 };
 
 // Name of a role as the auth file spells it.

@@ -13,7 +13,7 @@
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "address to listen on (host:port; port 0 picks one)");
 ABSL_FLAG(std::string, db, "hakd.db", "SQLite latency database file");
-ABSL_FLAG(std::string, auth_file, "", "auth file: one 'ROLE TOKEN' per line (roles agent, reader, admin)");
+ABSL_FLAG(std::string, auth_file, "", "auth file: one 'ROLE TOKEN' per line (roles agent, worker, reader, admin)");
 ABSL_FLAG(bool, no_auth, false, "accept calls without tokens (loopback only, for local experiments)");
 ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain for TLS");
 ABSL_FLAG(std::string, tls_key, "", "PEM private key for TLS");
@@ -22,11 +22,13 @@ ABSL_FLAG(int, heartbeat_timeout_ms, 15000, "silence after which a device is off
 ABSL_FLAG(int, max_message_bytes, 16 << 20, "largest gRPC message accepted");
 ABSL_FLAG(std::string, port_file, "", "write the bound port to this file once serving");
 ABSL_FLAG(bool, sync_full, true, "fsync every commit (PRAGMA synchronous=FULL)");
+ABSL_FLAG(std::string, artifact_dir, "", "directory of training artifacts (models, checkpoints); default: 'artifacts' beside --db");
+ABSL_FLAG(int, lease_ms, 30000, "how long a training worker's lease lasts without ReportProgress (>= 1000)");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "HAKD farm coordinator: stores agents' latency measurements in SQLite "
-      "and serves queries.\nUsage: hakd-server --auth-file FILE [--db hakd.db] "
+      "HAKD farm coordinator: stores agents' latency measurements in SQLite, "
+      "serves queries and queues training tasks for workers.\nUsage: hakd-server --auth-file FILE [--db hakd.db] "
       "[--listen 127.0.0.1:50051]");
   hakd::AbslFlagArgs args(argc, argv);
   absl::ParseCommandLine(args.argc(), args.argv());
@@ -50,6 +52,8 @@ int main(int argc, char** argv) {
   options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   options.port_file = absl::GetFlag(FLAGS_port_file);
   options.synchronous_full = absl::GetFlag(FLAGS_sync_full);
+  options.artifact_dir = absl::GetFlag(FLAGS_artifact_dir);
+  options.lease_ms = absl::GetFlag(FLAGS_lease_ms);
   if (options.heartbeat_timeout_ms < 1000) {
     std::fprintf(stderr, "hakd-server: --heartbeat_timeout_ms must be >= 1000\n");
     return 2;

@@ -164,7 +164,55 @@ CREATE TABLE overhead_models(
   fitted_ms INTEGER NOT NULL);
 )sql";
 
-constexpr const char* kMigrations[] = {kV1, kV2, kV3, kV4};
+// Version 5: the training queue. Workers by name with their capabilities
+// (WorkerCapabilities bytes); training tasks with their spec (TrainingSpec
+// bytes), lease and latest progress (TrainingProgress bytes); one row per
+// finished epoch (EpochMetrics bytes), replaced when a resumed task reports
+// the epoch again; and artifacts, files under the artifact directory indexed
+// by id with their size and SHA-256. A task keeps its lease_id once it ends
+// (so a late ReportProgress learns it was cancelled); requeueing clears it.
+constexpr char kV5[] = R"sql(
+CREATE TABLE workers(
+  name TEXT PRIMARY KEY,
+  capabilities BLOB NOT NULL,
+  first_seen_ms INTEGER NOT NULL,
+  last_seen_ms INTEGER NOT NULL) WITHOUT ROWID;
+CREATE TABLE training_tasks(
+  id INTEGER PRIMARY KEY,
+  spec BLOB NOT NULL,
+  state INTEGER NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0,
+  max_attempts INTEGER NOT NULL,
+  worker TEXT NOT NULL DEFAULT '',
+  lease_id TEXT,
+  lease_expires_ms INTEGER NOT NULL DEFAULT 0,
+  progress BLOB,
+  model_artifact_id TEXT NOT NULL DEFAULT '',
+  checkpoint_artifact_id TEXT NOT NULL DEFAULT '',
+  error TEXT NOT NULL DEFAULT '',
+  created_ms INTEGER NOT NULL,
+  started_ms INTEGER NOT NULL DEFAULT 0,
+  finished_ms INTEGER NOT NULL DEFAULT 0);
+CREATE INDEX training_tasks_by_state ON training_tasks(state, id);
+CREATE UNIQUE INDEX training_tasks_by_lease
+  ON training_tasks(lease_id) WHERE lease_id IS NOT NULL;
+CREATE TABLE task_epochs(
+  task_id INTEGER NOT NULL REFERENCES training_tasks(id),
+  epoch INTEGER NOT NULL,
+  metrics BLOB NOT NULL,
+  PRIMARY KEY(task_id, epoch)) WITHOUT ROWID;
+CREATE TABLE artifacts(
+  artifact_id TEXT PRIMARY KEY,
+  kind TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  sha256 TEXT NOT NULL,
+  task_id INTEGER NOT NULL REFERENCES training_tasks(id),
+  path TEXT NOT NULL,
+  created_ms INTEGER NOT NULL);
+CREATE INDEX artifacts_by_task ON artifacts(task_id, kind);
+)sql";
+
+constexpr const char* kMigrations[] = {kV1, kV2, kV3, kV4, kV5};
 
 }  // namespace
 

@@ -23,6 +23,14 @@ absl::StatusOr<std::string> ReadFile(const std::string& path, const char* flag) 
 
 }  // namespace
 
+std::string ArtifactDirOf(const ServerOptions& options) {
+  if (!options.artifact_dir.empty()) return options.artifact_dir;
+  const size_t slash = options.db_path.rfind('/');
+  if (slash == std::string::npos) return "artifacts";
+  if (slash == 0) return "/artifacts";
+  return options.db_path.substr(0, slash) + "/artifacts";
+}
+
 absl::StatusOr<std::unique_ptr<HakdServer>> HakdServer::BuildAndStart(
     const ServerOptions& options) {
   std::unique_ptr<HakdServer> s(new HakdServer());
@@ -60,6 +68,33 @@ absl::StatusOr<std::unique_ptr<HakdServer>> HakdServer::BuildAndStart(
   absl::StatusOr<std::unique_ptr<LatencyStore>> store = LatencyStore::Open(store_options);
   if (!store.ok()) return store.status();
   s->store_ = *std::move(store);
+
+  if (options.lease_ms < 1000) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--lease-ms: ", options.lease_ms, " is below 1000"));
+  }
+  // The training queue shares the database file through its own connection
+  // (after the LatencyStore has migrated it).
+  TrainingStoreOptions training_options;
+  training_options.path = options.db_path;
+  training_options.synchronous_full = options.synchronous_full;
+  training_options.lease_ms = options.lease_ms;
+  absl::StatusOr<std::unique_ptr<TrainingStore>> training =
+      TrainingStore::Open(training_options);
+  if (!training.ok()) return training.status();
+  s->training_ = *std::move(training);
+  absl::StatusOr<std::unique_ptr<ArtifactStore>> artifacts =
+      ArtifactStore::Open(ArtifactDirOf(options), s->training_.get());
+  if (!artifacts.ok()) {
+    return absl::Status(artifacts.status().code(),
+                        absl::StrCat("--artifact-dir ", ArtifactDirOf(options),
+                                     ": ", artifacts.status().message()));
+  }
+  s->artifacts_ = *std::move(artifacts);
+  s->training_service_ = std::make_unique<TrainingServiceImpl>(
+      s->auth_.get(), s->training_.get(), s->artifacts_.get());
+  s->worker_service_ = std::make_unique<WorkerServiceImpl>(
+      s->auth_.get(), s->training_.get(), s->artifacts_.get());
 
   s->registry_ = std::make_unique<AgentRegistry>();
   s->sweeps_ = std::make_unique<SweepManager>(s->store_.get(), s->registry_.get(),
@@ -105,6 +140,8 @@ absl::StatusOr<std::unique_ptr<HakdServer>> HakdServer::BuildAndStart(
   // Services are registered here and only here.
   builder.RegisterService(s->agent_service_.get());
   builder.RegisterService(s->latency_service_.get());
+  builder.RegisterService(s->training_service_.get());
+  builder.RegisterService(s->worker_service_.get());
   s->server_ = builder.BuildAndStart();
   if (s->server_ == nullptr || s->port_ == 0) {
     return absl::UnavailableError(
@@ -116,6 +153,8 @@ absl::StatusOr<std::unique_ptr<HakdServer>> HakdServer::BuildAndStart(
     health->SetServingStatus(true);
     health->SetServingStatus("hakd.v1.AgentService", true);
     health->SetServingStatus("hakd.v1.LatencyService", true);
+    health->SetServingStatus("hakd.v1.TrainingService", true);
+    health->SetServingStatus("hakd.v1.WorkerService", true);
   }
 
   HakdServer* self = s.get();
@@ -124,6 +163,16 @@ absl::StatusOr<std::unique_ptr<HakdServer>> HakdServer::BuildAndStart(
       if (self->registry_->ReapSilent(NowUnixMs(),
                                       self->options_.heartbeat_timeout_ms) > 0) {
         self->sweeps_->NotifyChange();
+      }
+      // Training leases not renewed in time: requeue, or fail when the
+      // task's attempts are spent.
+      absl::StatusOr<int> reaped = self->training_->ReapExpiredLeases(NowUnixMs());
+      if (!reaped.ok()) {
+        LogLine("hakd-server", absl::StrCat("training lease reaper: ",
+                                            reaped.status().message()));
+      } else if (*reaped > 0) {
+        LogLine("hakd-server", absl::StrCat("requeued or failed ", *reaped,
+                                            " training task(s) with expired leases"));
       }
     }
   });
@@ -144,7 +193,9 @@ absl::StatusOr<std::unique_ptr<HakdServer>> HakdServer::BuildAndStart(
           absl::StrCat("listening on ", options.listen, " (port ", s->port_, ", ",
                        tls ? "TLS" : "plaintext", ", ",
                        options.no_auth ? "no auth" : "token auth", "), database ",
-                       options.db_path, " schema v", s->store_->schema_version()));
+                       options.db_path, " schema v", s->store_->schema_version(),
+                       ", artifacts ", ArtifactDirOf(options), ", lease ",
+                       options.lease_ms, " ms"));
   return s;
 }
 

@@ -16,11 +16,15 @@
 #include "absl/time/time.h"
 #include "server/agent_registry.h"
 #include "server/agent_service.h"
+#include "server/artifact_store.h"
 #include "server/auth.h"
 #include "server/ingest_committer.h"
 #include "server/latency_service.h"
 #include "server/latency_store.h"
 #include "server/sweep_manager.h"
+#include "server/training_service.h"
+#include "server/training_store.h"
+#include "server/worker_service.h"
 
 namespace hakd {
 
@@ -46,7 +50,15 @@ struct ServerOptions {
   std::string port_file;
   // PRAGMA synchronous=FULL (default true); see StoreOptions.
   bool synchronous_full = true;
+  // Directory of training artifacts (models, checkpoints). Default (empty):
+  // "artifacts" beside the database, i.e. "<directory of db_path>/artifacts".
+  std::string artifact_dir;
+  // How long a training lease lasts without ReportProgress. Default 30000 ms.
+  int lease_ms = 30000;
 };
+
+// The artifact directory `options` select (see ServerOptions::artifact_dir).
+std::string ArtifactDirOf(const ServerOptions& options);
 
 class HakdServer {
  public:
@@ -74,6 +86,10 @@ class HakdServer {
   std::unique_ptr<IngestCommitter> committer_;
   std::unique_ptr<AgentServiceImpl> agent_service_;
   std::unique_ptr<LatencyServiceImpl> latency_service_;
+  std::unique_ptr<TrainingStore> training_;
+  std::unique_ptr<ArtifactStore> artifacts_;
+  std::unique_ptr<TrainingServiceImpl> training_service_;
+  std::unique_ptr<WorkerServiceImpl> worker_service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 

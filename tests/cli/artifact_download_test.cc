@@ -29,7 +29,7 @@ TEST(ArtifactDownloadTest, KnownDigests) {
   Sha256 incremental;
   incremental.Update("a");
   incremental.Update("bc");
-  EXPECT_EQ(incremental.HexDigest(), Sha256Hex("abc"));
+  EXPECT_EQ(incremental.FinishHex(), Sha256Hex("abc"));
 }
 
 TEST(ArtifactDownloadTest, GoodPayloadPasses) {

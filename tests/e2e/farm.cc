@@ -25,8 +25,9 @@ Farm::Farm() {
             "# e2e farm\n"
             "admin " + Token("admin") + "\n"
             "reader " + Token("reader") + "\n"
-            "agent " + Token("agent") + "\n");
-  for (const char* role : {"admin", "reader", "agent", "wrong"}) {
+            "agent " + Token("agent") + "\n"
+            "worker " + Token("worker") + "\n");
+  for (const char* role : {"admin", "reader", "agent", "worker", "wrong"}) {
     WriteFile(TokenFile(role), Token(role) + "\n");
   }
 }
@@ -69,6 +70,23 @@ bool Farm::StartAgent(const std::string& name, const std::vector<std::string>& e
                                    "--max-backoff-ms", "1000"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   return agent_->Start(argv, dir_ + "/agent-" + name + std::to_string(++runs_));
+}
+
+Subprocess* Farm::StartWorker(const std::string& name,
+                              const std::vector<std::string>& extra) {
+  auto worker = std::make_unique<Subprocess>();
+  std::vector<std::string> argv = {HAKD_WORKER_BIN,
+                                   "--server", address(),
+                                   "--token-file", TokenFile("worker"),
+                                   "--name", name,
+                                   "--threads", "1",
+                                   "--loader-threads", "1",
+                                   "--poll-ms", "100",
+                                   "--max-backoff-ms", "1000"};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  if (!worker->Start(argv, dir_ + "/worker-" + name + std::to_string(++runs_))) return nullptr;
+  workers_.push_back(std::move(worker));
+  return workers_.back().get();
 }
 
 CommandResult Farm::Ctl(const std::vector<std::string>& args, const std::string& role,

@@ -28,6 +28,11 @@ class Farm {
   bool StartAgent(const std::string& name, const std::vector<std::string>& extra = {});
   Subprocess& agent() { return *agent_; }
 
+  // Starts hakd-worker named `name` (role worker token, one LibTorch
+  // thread, fast polling); the farm keeps every worker it started.
+  Subprocess* StartWorker(const std::string& name,
+                          const std::vector<std::string>& extra = {});
+
   // Runs hakdctl against the farm with the given role's token file
   // ("admin", "reader", "agent", "wrong", or a path).
   CommandResult Ctl(const std::vector<std::string>& args,
@@ -54,6 +59,7 @@ class Farm {
   int runs_ = 0;
   std::unique_ptr<Subprocess> server_;
   std::unique_ptr<Subprocess> agent_;
+  std::vector<std::unique_ptr<Subprocess>> workers_;
 };
 
 template <typename F>

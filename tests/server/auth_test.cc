@@ -52,5 +52,24 @@ TEST(RoleAllowsTest, Matrix) {
   EXPECT_TRUE(RoleAllows(Role::kAdmin, Permission::kControl));
 }
 
+TEST(AuthTableTest, ParsesWorkerRole) {
+  auto t = AuthTable::Parse("worker worker-token-0123456789\n", "auth.txt");
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(t->RoleOf("worker-token-0123456789"), Role::kWorker);
+  EXPECT_EQ(RoleName(Role::kWorker), "worker");
+  auto bad = AuthTable::Parse("workers worker-token-0123456789\n", "auth.txt");
+  EXPECT_NE(bad.status().message().find("worker"), std::string::npos);
+}
+
+TEST(RoleAllowsTest, WorkerMayOnlyWork) {
+  EXPECT_TRUE(RoleAllows(Role::kWorker, Permission::kWorker));
+  EXPECT_FALSE(RoleAllows(Role::kWorker, Permission::kRead));
+  EXPECT_FALSE(RoleAllows(Role::kWorker, Permission::kControl));
+  EXPECT_FALSE(RoleAllows(Role::kWorker, Permission::kConnectAgent));
+  EXPECT_FALSE(RoleAllows(Role::kAgent, Permission::kWorker));
+  EXPECT_FALSE(RoleAllows(Role::kReader, Permission::kWorker));
+  EXPECT_TRUE(RoleAllows(Role::kAdmin, Permission::kWorker));
+}
+
 }  // namespace
 }  // namespace hakd

@@ -1,0 +1,220 @@
+// TrainingStore: the training queue in the coordinator's SQLite file
+// (schema v5: workers, training_tasks, task_epochs, artifacts). It owns its
+// own connection to the same file as the LatencyStore; SQLite's locking
+// (WAL, BEGIN IMMEDIATE, a busy timeout) serialises its writes with the
+// latency writer's, and one mutex serialises this store's callers.
+//
+// Leases: LeaseTask hands the oldest queued task to a registered worker
+// under a fresh random lease id that expires lease_ms later unless
+// ReportProgress renews it. An expired lease is requeued (or the task fails
+// once its attempts are spent) by ReapExpiredLeases, which the server calls
+// every second and LeaseTask calls first.
+//
+// Thread-safe: every method may be called from any thread.
+#ifndef HAKD_SERVER_TRAINING_STORE_H_
+#define HAKD_SERVER_TRAINING_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "hakd/v1/training.pb.h"
+#include "server/sqlite_db.h"
+
+namespace hakd {
+
+// How the training store opens its file.
+struct TrainingStoreOptions {
+  // SQLite file; created (and migrated) when missing. Default "hakd.db".
+  std::string path = "hakd.db";
+  // PRAGMA synchronous=FULL when true (the default).
+  bool synchronous_full = true;
+  // How long the connection waits on a lock before failing. Default 5000 ms.
+  int busy_timeout_ms = 5000;
+  // How long a lease lasts without ReportProgress. Default 30000 ms.
+  int lease_ms = 30000;
+};
+
+// An artifacts row. `path` is relative to the artifact directory.
+struct ArtifactRecord {
+  std::string artifact_id;
+  std::string kind;  // "model" | "checkpoint"
+  int64_t size_bytes = 0;
+  std::string sha256;
+  int64_t task_id = 0;
+  std::string path;
+  int64_t created_ms = 0;
+
+  // The wire form (without the path).
+  hakd::v1::ArtifactInfo ToInfo() const;
+};
+
+// A lease a worker holds: the task RUNNING under it and not expired.
+struct HeldLease {
+  int64_t task_id = 0;
+  std::string worker;
+};
+
+// What LeaseTask handed out.
+struct LeaseGrant {
+  std::string lease_id;
+  hakd::v1::TrainingTask task;  // with its history
+};
+
+// What CommitArtifact did.
+struct CommittedArtifact {
+  ArtifactRecord record;
+  // Files (relative paths) of the task's older checkpoints whose rows the
+  // commit removed; the caller deletes them.
+  std::vector<std::string> superseded_paths;
+};
+
+class TrainingStore {
+ public:
+  // Opens (creating or migrating) the database. Errors name the file.
+  static absl::StatusOr<std::unique_ptr<TrainingStore>> Open(
+      const TrainingStoreOptions& options);
+  ~TrainingStore();
+  TrainingStore(const TrainingStore&) = delete;
+  TrainingStore& operator=(const TrainingStore&) = delete;
+
+  int lease_ms() const { return options_.lease_ms; }
+
+  // ---- users ----
+
+  // Queues a validated spec (ValidateSubmitTraining) as given: zero fields
+  // stay zero and the worker applies the defaults. max_attempts 0 reads as
+  // 3. NOT_FOUND when the teacher artifact does not exist or is not a model.
+  absl::StatusOr<hakd::v1::TrainingTask> Submit(
+      const hakd::v1::TrainingSpec& spec, int max_attempts, int64_t now_ms);
+  // The task with its epoch history; NOT_FOUND naming the id.
+  absl::StatusOr<hakd::v1::TrainingTask> GetTask(int64_t task_id);
+  // Tasks newest first, at most `limit`, only `state` unless UNSPECIFIED.
+  // Without their epoch history (GetTask has it).
+  absl::StatusOr<std::vector<hakd::v1::TrainingTask>> ListTasks(
+      int limit, hakd::v1::TaskState state);
+  // Queued or running: CANCELLED now (a running task's worker learns it at
+  // its next ReportProgress). Ended: FAILED_PRECONDITION.
+  absl::StatusOr<hakd::v1::TrainingTask> Cancel(int64_t task_id,
+                                                int64_t now_ms);
+  // Every registered worker; online when seen within 3 x lease_ms.
+  absl::StatusOr<std::vector<hakd::v1::WorkerInfo>> ListWorkers(
+      int64_t now_ms);
+
+  // ---- workers ----
+
+  // Inserts or updates a worker (validated name and capabilities).
+  absl::Status RegisterWorker(const std::string& name,
+                              const hakd::v1::WorkerCapabilities& caps,
+                              int64_t now_ms);
+  // Reaps expired leases, then leases the oldest queued task to `worker`;
+  // nullopt when none is queued. NOT_FOUND for an unregistered worker
+  // (which should RegisterWorker again).
+  absl::StatusOr<std::optional<LeaseGrant>> LeaseTask(const std::string& worker,
+                                                      int64_t now_ms);
+  // Renews the lease and stores the progress (and `finished_epoch` when its
+  // epoch is > 0, replacing an earlier report of that epoch). Returns true
+  // when the task was cancelled. FAILED_PRECONDITION for an unknown,
+  // expired or superseded lease (an expired one is requeued here).
+  absl::StatusOr<bool> ReportProgress(
+      const std::string& lease_id, const hakd::v1::TrainingProgress& progress,
+      const hakd::v1::EpochMetrics* finished_epoch, int64_t now_ms);
+  // Marks the task SUCCEEDED with `model_artifact_id`, which must be a
+  // "model" artifact uploaded for this task (FAILED_PRECONDITION otherwise).
+  // Repeating a successful call with the same lease and artifact is OK.
+  absl::Status Complete(const std::string& lease_id,
+                        const std::string& model_artifact_id, int64_t now_ms);
+  // Retryable: requeues the task (true), or fails it when its attempts are
+  // spent (false). Not retryable: fails it now (false). A cancelled task
+  // stays cancelled (false).
+  absl::StatusOr<bool> Fail(const std::string& lease_id,
+                            const std::string& error, bool retryable,
+                            int64_t now_ms);
+  // Requeues RUNNING tasks whose lease expired before `now_ms`, or fails
+  // those whose attempts are spent. Returns how many it changed.
+  absl::StatusOr<int> ReapExpiredLeases(int64_t now_ms);
+  // The task a lease is held for; FAILED_PRECONDITION unless the task is
+  // RUNNING under it and the lease has not expired.
+  absl::StatusOr<HeldLease> CheckLease(const std::string& lease_id,
+                                       int64_t now_ms);
+
+  // ---- artifacts ----
+
+  // In one transaction: checks the lease, names the artifact
+  // ("art-<first 12 hex of sha256>-<n>"), calls `place(artifact_id, path)`
+  // to move the verified file to `path` (relative to the artifact
+  // directory: "task-<id>/<artifact_id>"), indexes it and, for a
+  // checkpoint, makes it the task's checkpoint and removes the rows of the
+  // older ones. When `place` fails nothing is indexed; when the commit
+  // fails after `place` succeeded, the caller must remove the placed file.
+  absl::StatusOr<CommittedArtifact> CommitArtifact(
+      const std::string& lease_id, const std::string& kind,
+      int64_t size_bytes, const std::string& sha256, int64_t now_ms,
+      const std::function<absl::Status(const std::string& artifact_id,
+                                       const std::string& path)>& place);
+  // An artifact row; NOT_FOUND naming the id.
+  absl::StatusOr<ArtifactRecord> GetArtifact(const std::string& artifact_id);
+
+  // ---- change notification (for watchers) ----
+
+  // Bumped on every change to a task.
+  int64_t version() const;
+  // Waits until version() differs from *version or `timeout` passes, then
+  // stores the current version in *version.
+  void WaitForChange(int64_t* version, absl::Duration timeout) const;
+
+ private:
+  explicit TrainingStore(const TrainingStoreOptions& options)
+      : options_(options) {}
+  absl::Status Init();
+
+  // Helpers that run inside the caller's lock (and transaction, if any).
+  absl::StatusOr<hakd::v1::TrainingTask> LoadTaskLocked(int64_t task_id,
+                                                        bool with_history)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::StatusOr<int> ReapLocked(int64_t now_ms)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Requeues or fails task `task_id` after attempt failure `error`; true
+  // when requeued.
+  absl::StatusOr<bool> RetryOrFailLocked(int64_t task_id,
+                                         const std::string& error,
+                                         int64_t now_ms)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The task a lease names, with its state and expiry. FAILED_PRECONDITION
+  // when no task has it.
+  struct LeaseRow {
+    int64_t task_id = 0;
+    hakd::v1::TaskState state = hakd::v1::TASK_STATE_UNSPECIFIED;
+    std::string worker;
+    int64_t expires_ms = 0;
+  };
+  absl::StatusOr<LeaseRow> FindLeaseLocked(const std::string& lease_id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // FindLeaseLocked, then FAILED_PRECONDITION unless RUNNING and unexpired
+  // (an expired lease is requeued first).
+  absl::StatusOr<LeaseRow> HeldLeaseLocked(const std::string& lease_id,
+                                           int64_t now_ms)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  absl::Status TouchWorkerLocked(const std::string& worker, int64_t now_ms)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void BumpVersion();
+
+  const TrainingStoreOptions options_;
+  mutable absl::Mutex mu_;
+  std::unique_ptr<SqliteDb> db_ ABSL_GUARDED_BY(mu_);
+
+  mutable absl::Mutex version_mu_;
+  int64_t version_ ABSL_GUARDED_BY(version_mu_) = 0;
+};
+
+}  // namespace hakd
+
+#endif  // HAKD_SERVER_TRAINING_STORE_H_

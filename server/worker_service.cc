@@ -1,0 +1,168 @@
+#include "server/worker_service.h"
+
+#include <memory>
+#include <string>
+
+#include "absl/strings/str_cat.h"
+#include "common/log.h"
+#include "common/status_grpc.h"
+#include "common/time_util.h"
+#include "server/training_validation.h"
+
+namespace hakd {
+namespace {
+
+using grpc::Status;
+using grpc::StatusCode;
+
+#define HAKD_CHECK_AUTH(what)                                                \
+  if (Status _st = auth_->Check(context, Permission::kWorker, what);         \
+      !_st.ok()) {                                                           \
+    return _st;                                                              \
+  }
+
+#define HAKD_CHECK_VALID(expr)                                               \
+  if (absl::Status _st = (expr); !_st.ok()) return ToGrpcStatus(_st);
+
+constexpr size_t kMaxErrorLength = 4096;
+
+}  // namespace
+
+Status WorkerServiceImpl::RegisterWorker(
+    grpc::ServerContext* context, const hakd::v1::RegisterWorkerRequest* request,
+    hakd::v1::RegisterWorkerResponse* response) {
+  HAKD_CHECK_AUTH("register workers");
+  HAKD_CHECK_VALID(ValidateWorkerName(request->name(), "name"));
+  HAKD_CHECK_VALID(
+      ValidateWorkerCapabilities(request->capabilities(), "capabilities"));
+  HAKD_CHECK_VALID(store_->RegisterWorker(request->name(),
+                                          request->capabilities(), NowUnixMs()));
+  response->set_lease_ms(store_->lease_ms());
+  return Status::OK;
+}
+
+Status WorkerServiceImpl::LeaseTask(grpc::ServerContext* context,
+                                    const hakd::v1::LeaseTaskRequest* request,
+                                    hakd::v1::LeaseTaskResponse* response) {
+  HAKD_CHECK_AUTH("lease training tasks");
+  HAKD_CHECK_VALID(ValidateWorkerName(request->worker(), "worker"));
+  absl::StatusOr<std::optional<LeaseGrant>> grant =
+      store_->LeaseTask(request->worker(), NowUnixMs());
+  if (!grant.ok()) return ToGrpcStatus(grant.status());
+  response->set_lease_ms(store_->lease_ms());
+  if (!grant->has_value()) {
+    response->set_leased(false);
+    return Status::OK;
+  }
+  LeaseGrant& g = **grant;
+  LogLine("hakd-server",
+          absl::StrCat("training task ", g.task.task_id(), " leased to worker ",
+                       request->worker(), " (attempt ", g.task.attempts(), " of ",
+                       g.task.max_attempts(), ")"));
+  response->set_leased(true);
+  response->set_lease_id(g.lease_id);
+  *response->mutable_task() = std::move(g.task);
+  return Status::OK;
+}
+
+Status WorkerServiceImpl::ReportProgress(
+    grpc::ServerContext* context, const hakd::v1::ReportProgressRequest* request,
+    hakd::v1::ReportProgressResponse* response) {
+  HAKD_CHECK_AUTH("report training progress");
+  HAKD_CHECK_VALID(ValidateLeaseId(request->lease_id(), "lease_id"));
+  HAKD_CHECK_VALID(ValidateProgress(request->progress(), "progress"));
+  const bool has_epoch = request->finished_epoch().epoch() != 0;
+  if (has_epoch) {
+    HAKD_CHECK_VALID(
+        ValidateEpochMetrics(request->finished_epoch(), "finished_epoch"));
+  }
+  absl::StatusOr<bool> cancelled = store_->ReportProgress(
+      request->lease_id(), request->progress(),
+      has_epoch ? &request->finished_epoch() : nullptr, NowUnixMs());
+  if (!cancelled.ok()) return ToGrpcStatus(cancelled.status());
+  response->set_cancelled(*cancelled);
+  return Status::OK;
+}
+
+Status WorkerServiceImpl::UploadArtifact(
+    grpc::ServerContext* context,
+    grpc::ServerReader<hakd::v1::ArtifactChunk>* reader,
+    hakd::v1::ArtifactInfo* response) {
+  HAKD_CHECK_AUTH("upload artifacts");
+  hakd::v1::ArtifactChunk chunk;
+  if (!reader->Read(&chunk)) {
+    return Status(StatusCode::INVALID_ARGUMENT,
+                  "header: the stream ended before the header chunk");
+  }
+  if (!chunk.has_header()) {
+    return Status(StatusCode::INVALID_ARGUMENT,
+                  "header: the first chunk must be a header");
+  }
+  absl::StatusOr<std::unique_ptr<ArtifactUpload>> upload =
+      artifacts_->BeginUpload(chunk.header(), NowUnixMs());
+  if (!upload.ok()) return ToGrpcStatus(upload.status());
+  while (reader->Read(&chunk)) {
+    if (!chunk.has_data()) {
+      return Status(StatusCode::INVALID_ARGUMENT,
+                    "data: every chunk after the header must be data");
+    }
+    HAKD_CHECK_VALID((*upload)->Append(chunk.data()));
+  }
+  if (context->IsCancelled()) {
+    return Status(StatusCode::CANCELLED, "upload cancelled by the client");
+  }
+  absl::StatusOr<ArtifactRecord> record = (*upload)->Finish(NowUnixMs());
+  if (!record.ok()) return ToGrpcStatus(record.status());
+  LogLine("hakd-server",
+          absl::StrCat("artifact ", record->artifact_id, " (", record->kind, ", ",
+                       record->size_bytes, " bytes) of training task ",
+                       record->task_id, " stored"));
+  *response = record->ToInfo();
+  return Status::OK;
+}
+
+Status WorkerServiceImpl::DownloadArtifact(
+    grpc::ServerContext* context, const hakd::v1::DownloadArtifactRequest* request,
+    grpc::ServerWriter<hakd::v1::ArtifactChunk>* writer) {
+  HAKD_CHECK_AUTH("download artifacts");
+  HAKD_CHECK_VALID(ValidateLeaseId(request->lease_id(), "lease_id"));
+  HAKD_CHECK_VALID(ValidateArtifactId(request->artifact_id(), "artifact_id"));
+  absl::StatusOr<ArtifactRecord> record = artifacts_->ForWorker(
+      request->lease_id(), request->artifact_id(), NowUnixMs());
+  if (!record.ok()) return ToGrpcStatus(record.status());
+  return ToGrpcStatus(artifacts_->Stream(
+      *record, [writer](const hakd::v1::ArtifactChunk& chunk) {
+        return writer->Write(chunk);
+      }));
+}
+
+Status WorkerServiceImpl::CompleteTask(
+    grpc::ServerContext* context, const hakd::v1::CompleteTaskRequest* request,
+    hakd::v1::CompleteTaskResponse*) {
+  HAKD_CHECK_AUTH("complete training tasks");
+  HAKD_CHECK_VALID(ValidateLeaseId(request->lease_id(), "lease_id"));
+  HAKD_CHECK_VALID(
+      ValidateArtifactId(request->model_artifact_id(), "model_artifact_id"));
+  HAKD_CHECK_VALID(store_->Complete(request->lease_id(),
+                                    request->model_artifact_id(), NowUnixMs()));
+  return Status::OK;
+}
+
+Status WorkerServiceImpl::FailTask(grpc::ServerContext* context,
+                                   const hakd::v1::FailTaskRequest* request,
+                                   hakd::v1::FailTaskResponse* response) {
+  HAKD_CHECK_AUTH("fail training tasks");
+  HAKD_CHECK_VALID(ValidateLeaseId(request->lease_id(), "lease_id"));
+  if (request->error().size() > kMaxErrorLength) {
+    return Status(StatusCode::INVALID_ARGUMENT,
+                  absl::StrCat("error: ", request->error().size(),
+                               " bytes; at most ", kMaxErrorLength));
+  }
+  absl::StatusOr<bool> will_retry = store_->Fail(
+      request->lease_id(), request->error(), request->retryable(), NowUnixMs());
+  if (!will_retry.ok()) return ToGrpcStatus(will_retry.status());
+  response->set_will_retry(*will_retry);
+  return Status::OK;
+}
+
+}  // namespace hakd

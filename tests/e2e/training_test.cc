@@ -1,0 +1,136 @@
+// End-to-end training: the real coordinator, two real CPU workers and
+// hakdctl on loopback. A small network trains on a small Fashion-MNIST-format
+// dataset written by the test; the first worker is SIGKILLed after its first
+// checkpoint and the second finishes the task from that checkpoint.
+#include <signal.h>
+
+#include <cstdint>
+#include <fstream>
+#include <random>
+#include <regex>
+#include <string>
+
+#include "common/artifact_file.h"
+#include "common/sha256.h"
+#include "gtest/gtest.h"
+#include "tests/e2e/farm.h"
+
+namespace hakd::testing {
+namespace {
+
+void PutBe32(std::string* out, uint32_t v) {
+  for (int shift : {24, 16, 8, 0}) out->push_back(static_cast<char>((v >> shift) & 0xff));
+}
+
+// IDX files (uncompressed) of `n` 28x28 images whose class (0..9) sets a
+// bright horizontal band's row, with noise: learnable in a few epochs.
+void WriteIdx(const std::string& dir, const std::string& prefix, int n, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::string images, labels;
+  PutBe32(&images, 0x00000803);
+  PutBe32(&images, n);
+  PutBe32(&images, 28);
+  PutBe32(&images, 28);
+  PutBe32(&labels, 0x00000801);
+  PutBe32(&labels, n);
+  for (int i = 0; i < n; ++i) {
+    int label = static_cast<int>(rng() % 10);
+    labels.push_back(static_cast<char>(label));
+    for (int y = 0; y < 28; ++y) {
+      for (int x = 0; x < 28; ++x) {
+        int v = static_cast<int>(rng() % 60);
+        if (y >= 2 + 2 * label && y < 4 + 2 * label) v += 180;
+        images.push_back(static_cast<char>(v));
+      }
+    }
+  }
+  std::ofstream(dir + "/" + prefix + "-images-idx3-ubyte", std::ios::binary) << images;
+  std::ofstream(dir + "/" + prefix + "-labels-idx1-ubyte", std::ios::binary) << labels;
+}
+
+const char kTinyNetwork[] = R"({
+  "name": "tiny-e2e",
+  "input": {"channels": 1, "height": 28, "width": 28},
+  "num_classes": 10,
+  "stem": {"out_channels": 8},
+  "stages": [
+    {"name": "group1", "blocks": [{"residual": {"out_channels": 8}}]},
+    {"name": "group2", "blocks": [{"residual": {"out_channels": 16, "stride": 2}}]}
+  ],
+  "head": {"batchnorm_relu": true}
+})";
+
+std::string Field(const std::string& json, const std::string& key) {
+  std::smatch m;
+  std::regex re("\"" + key + "\"\\s*:\\s*\"?([^\",}]*)\"?");
+  if (std::regex_search(json, m, re)) return m[1];
+  return "";
+}
+
+TEST(TrainingTest, KilledWorkerIsReplacedAndResumesFromCheckpoint) {
+  Farm farm;
+  const std::string data = farm.dir() + "/fmnist";
+  ASSERT_EQ(system(("mkdir -p " + data).c_str()), 0);
+  WriteIdx(data, "train", 2048, 1);
+  WriteIdx(data, "t10k", 256, 2);
+  std::ofstream(farm.dir() + "/tiny.json") << kTinyNetwork;
+
+  ASSERT_TRUE(farm.StartServer(0, {"--lease-ms", "1500"}));
+  CommandResult submit = farm.Ctl({"train", "submit", "--network", farm.dir() + "/tiny.json",
+                                   "--dataset", "fashion-mnist", "--name", "e2e-tiny",
+                                   "--epochs", "5", "--batch-size", "32", "--lr", "0.05",
+                                   "--json"});
+  ASSERT_EQ(submit.exit_code, 0) << submit.out << submit.err;
+  const std::string task_id = Field(submit.out, "task_id");
+  ASSERT_FALSE(task_id.empty()) << submit.out;
+
+  const std::vector<std::string> data_flag = {"--fashion-mnist-dir", data};
+  Subprocess* first = farm.StartWorker("w1", data_flag);
+  ASSERT_NE(first, nullptr);
+  // SIGKILL as soon as a checkpoint is committed: the worker then dies
+  // mid-task without a chance to hand the task back.
+  ASSERT_TRUE(Farm::WaitFor([&] {
+    return farm.SqlInt("SELECT COUNT(*) FROM artifacts WHERE kind = 'checkpoint'") > 0;
+  }, 120000)) << first->Stderr();
+  first->Signal(SIGKILL);
+  first->Wait(10000);
+  ASSERT_EQ(farm.SqlInt("SELECT COUNT(*) FROM training_tasks WHERE state = " +
+                        std::to_string(3) /* TASK_SUCCEEDED */), 0)
+      << "the task finished before the kill; make epochs longer";
+
+  Subprocess* second = farm.StartWorker("w2", data_flag);
+  ASSERT_NE(second, nullptr);
+  CommandResult watch = farm.Ctl({"tasks", "watch", task_id}, "reader", 300000);
+  EXPECT_EQ(watch.exit_code, 0) << watch.out << watch.err << second->Stderr();
+
+  CommandResult show = farm.Ctl({"tasks", "show", task_id, "--json"}, "reader");
+  ASSERT_EQ(show.exit_code, 0) << show.err;
+  EXPECT_NE(show.out.find("TASK_SUCCEEDED"), std::string::npos) << show.out;
+  EXPECT_EQ(Field(show.out, "worker"), "w2") << show.out;
+  EXPECT_EQ(Field(show.out, "attempts"), "2") << show.out;
+  // The second worker resumed rather than restarting.
+  EXPECT_NE(second->Stderr().find("resumed after epoch"), std::string::npos) << second->Stderr();
+  // Five epochs of history, each once, however many workers trained them.
+  EXPECT_EQ(farm.SqlInt("SELECT COUNT(*) FROM task_epochs WHERE task_id = " + task_id), 5);
+
+  const std::string model_id = Field(show.out, "model_artifact_id");
+  ASSERT_FALSE(model_id.empty()) << show.out;
+  const std::string path = farm.dir() + "/model.hakd";
+  CommandResult get = farm.Ctl({"artifact", "get", model_id, "-o", path}, "reader");
+  ASSERT_EQ(get.exit_code, 0) << get.out << get.err;
+  const std::string bytes = ReadFileOrEmpty(path);
+  ASSERT_FALSE(bytes.empty());
+  EXPECT_NE(get.out.find(Sha256Hex(bytes)), std::string::npos) << get.out;
+  absl::StatusOr<ArtifactContents> model = DecodeArtifact(bytes, path);
+  ASSERT_TRUE(model.ok()) << model.status();
+  EXPECT_EQ(model->kind, ArtifactKind::kModel);
+  EXPECT_EQ(model->spec.name(), "tiny-e2e");
+
+  // A worker token can do nothing but work.
+  CommandResult forbidden = farm.Ctl({"tasks", "list"}, "worker");
+  EXPECT_EQ(forbidden.exit_code, 4) << forbidden.err;
+  EXPECT_NE(forbidden.err.find("permission denied"), std::string::npos) << forbidden.err;
+}
+
+}  // namespace
+}  // namespace hakd::testing
