@@ -32,6 +32,18 @@ absl::Status FromException(const std::exception& e, absl::string_view what) {
   return absl::InternalError(absl::StrCat(what, ": ", msg.substr(0, 2000)));
 }
 
+// Gives every 4-D parameter and buffer of `module` the memory format
+// `format`, keeping its autograd identity (optimisers hold the same tensors).
+void SetMemoryFormat(torch::nn::Module& module, at::MemoryFormat format) {
+  torch::NoGradGuard no_grad;
+  for (torch::Tensor& p : module.parameters()) {
+    if (p.dim() == 4) p.set_data(p.data().contiguous(format));
+  }
+  for (torch::Tensor& b : module.buffers()) {
+    if (b.dim() == 4) b.set_data(b.data().contiguous(format));
+  }
+}
+
 }  // namespace
 
 double LearningRateAt(const TrainerConfig& c, int epoch, int64_t step,
@@ -75,7 +87,23 @@ class Trainer::Impl {
                    torch::optim::SGDOptions(config.learning_rate)
                        .momentum(config.momentum)
                        .nesterov(config.nesterov && config.momentum > 0)
-                       .weight_decay(config.weight_decay)) {}
+                       .weight_decay(config.weight_decay)) {
+    // On CPU, LibTorch's oneDNN convolutions are faster on channels-last
+    // (NHWC) tensors: measured on the 2-core EPYC, teacher WRN-16-4 forward
+    // -10%, student WRN-16-1 forward+backward -30% at batch 128. Same math.
+    channels_last_ = device_.is_cpu();
+    if (channels_last_) {
+      SetMemoryFormat(*student_, at::MemoryFormat::ChannelsLast);
+      if (teacher_ != nullptr) SetMemoryFormat(*teacher_, at::MemoryFormat::ChannelsLast);
+    }
+  }
+
+  // Back to the default layout, so that artifacts hold plain tensors.
+  void RestoreLayout() {
+    if (!channels_last_) return;
+    SetMemoryFormat(*student_, at::MemoryFormat::Contiguous);
+    if (teacher_ != nullptr) SetMemoryFormat(*teacher_, at::MemoryFormat::Contiguous);
+  }
 
   int64_t StepsPerEpoch() const {
     int64_t full = (train_->size() + config_.batch_size - 1) / config_.batch_size;
@@ -90,7 +118,8 @@ class Trainer::Impl {
 
   torch::Tensor ToDevice(Batch& b, const Dataset& d) {
     torch::Tensor x = torch::from_blob(b.images.data(), {b.size, d.channels, d.height, d.width}, torch::kFloat32);
-    return x.to(device_);
+    x = x.to(device_);
+    return channels_last_ ? x.contiguous(at::MemoryFormat::ChannelsLast) : x;
   }
 
   // One step; returns (loss, correct).
@@ -280,6 +309,17 @@ class Trainer::Impl {
     return results;
   }
 
+ public:
+  absl::StatusOr<std::vector<EpochResult>> RunAndRestore(const TrainerCallbacks& cb) {
+    absl::StatusOr<std::vector<EpochResult>> r = Run(cb);
+    try {
+      RestoreLayout();
+    } catch (const std::exception& e) {
+      return FromException(e, "restoring the tensor layout");
+    }
+    return r;
+  }
+
   absl::StatusOr<double> TrainSteps(int64_t steps, double* images_per_second) {
     try {
       student_->train();
@@ -308,6 +348,7 @@ class Trainer::Impl {
   int next_epoch_ = 0;
 
  private:
+  bool channels_last_ = false;
   std::shared_ptr<NetworkModuleImpl> student_;
   std::shared_ptr<NetworkModuleImpl> teacher_;
   const Dataset* train_;
@@ -344,7 +385,7 @@ Trainer::~Trainer() = default;
 absl::Status Trainer::Resume(const std::string& checkpoint) { return impl_->Resume(checkpoint); }
 int Trainer::next_epoch() const { return impl_->next_epoch_; }
 absl::StatusOr<std::vector<EpochResult>> Trainer::Run(const TrainerCallbacks& callbacks) {
-  return impl_->Run(callbacks);
+  return impl_->RunAndRestore(callbacks);
 }
 absl::StatusOr<EpochResult> Trainer::Evaluate() { return impl_->Evaluate(); }
 absl::StatusOr<double> Trainer::TrainSteps(int64_t steps, double* images_per_second) {
