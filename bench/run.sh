@@ -87,7 +87,7 @@ case "$name" in
       best_cpp=$(awk -v a="$best_cpp" -v b="$cpp" 'BEGIN {print (b > a) ? b : a}')
       best_py=$(awk -v a="$best_py" -v b="$py" 'BEGIN {print (b > a) ? b : a}')
     done
-    grep -h "params\|torch_version" "$work/cpp1" "$work/py1"
+    grep -h "params\|torch_version\|loader_images" "$work/cpp1" "$work/py1"
     echo "method: 3 warm-up + 20 timed steps per run, best of 2 interleaved runs each"
     echo "kd_images_per_s_cpp: $best_cpp"
     echo "kd_images_per_s_pytorch: $best_py"

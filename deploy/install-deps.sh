@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  libabsl-dev libsqlite3-dev sqlite3 libssl-dev
+  libabsl-dev libsqlite3-dev sqlite3 libssl-dev zlib1g-dev
   libtorch-dev
   libgtest-dev libgmock-dev
   dataset-fashion-mnist

@@ -126,6 +126,13 @@ TEST(TrainingTest, KilledWorkerIsReplacedAndResumesFromCheckpoint) {
   EXPECT_EQ(model->kind, ArtifactKind::kModel);
   EXPECT_EQ(model->spec.name(), "tiny-e2e");
 
+  // The agent times the trained model, its own weights, end to end.
+  CommandResult timed = RunCommand({HAKD_AGENT_BIN, "--time-artifact", path, "--threads", "1"},
+                                   farm.dir() + "/time-artifact", 120000);
+  EXPECT_EQ(timed.exit_code, 0) << timed.out << timed.err;
+  EXPECT_NE(timed.out.find("network: tiny-e2e"), std::string::npos) << timed.out;
+  EXPECT_NE(timed.out.find("median_ms: "), std::string::npos) << timed.out;
+
   // A worker token can do nothing but work.
   CommandResult forbidden = farm.Ctl({"tasks", "list"}, "worker");
   EXPECT_EQ(forbidden.exit_code, 4) << forbidden.err;

@@ -152,3 +152,39 @@ TEST(ModelArtifactTest, DamagedBytesAreDataLossAndBadSpecInvalid) {
 
 }  // namespace
 }  // namespace hakd
+
+namespace hakd {
+namespace {
+
+// What `hakd-agent --time-artifact` does: the loaded model, its own weights,
+// timed end to end under the timing protocol, untouched by the timing.
+TEST(ModelArtifactTest, LoadedModelCanBeTimed) {
+  auto spec = TinySpec();
+  auto net = BuildNetworkModule(spec);
+  ASSERT_TRUE(net.ok()) << net.status();
+  auto bytes = EncodeModelArtifact(spec, **net);
+  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  auto loaded = DecodeModelArtifact(*bytes, "tiny.hakd");
+  ASSERT_TRUE(loaded.ok()) << loaded.status();
+  auto before = loaded->network->Forward(FixedInput(2), 2);
+  ASSERT_TRUE(before.ok());
+
+  TimingOptions options;
+  options.warmup_runs = 1;
+  options.min_samples = 5;
+  options.max_samples = 5;
+  options.min_sample_ms = 0.2;
+  options.max_seconds_per_layer = 0.5;
+  absl::StatusOr<LayerTiming> timing = TimeBuiltNetwork(*loaded->network, options);
+  ASSERT_TRUE(timing.ok()) << timing.status();
+  EXPECT_GT(timing->median_us, 0);
+  EXPECT_EQ(timing->samples, 5);
+  EXPECT_LE(timing->p10_us, timing->median_us);
+
+  auto after = loaded->network->Forward(FixedInput(2), 2);
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after->logits, before->logits);
+}
+
+}  // namespace
+}  // namespace hakd
