@@ -140,7 +140,7 @@ std::vector<FlagSpec> CommandFlags() {
       {"test-limit", T::kPositiveInt, false, "N",
        "evaluate on the first N test images only"},
       {"mixed-precision", T::kBool, false, "",
-       "float16 autocast on CUDA workers (ignored on CPU)"},
+       "bfloat16 autocast on CUDA workers (ignored on CPU)"},
       {"temperature", T::kPositiveNumber, false, "X",
        "with --teacher: distillation temperature (default 4)"},
       {"alpha", T::kNumber, false, "X",

@@ -311,14 +311,10 @@ absl::StatusOr<bool> Worker::RunOneTask() {
     return !stop_ && !lease.cancelled && !lease.lost;
   };
   job.on_epoch = [&](const EpochResult& r, const std::string& checkpoint) -> absl::Status {
-    {
-      std::lock_guard<std::mutex> lock(lease.mu);
-      lease.progress.set_phase("upload");
-    }
-    // The checkpoint first: once the coordinator has the epoch, it has the
-    // point to resume from after it.
-    absl::StatusOr<v1::ArtifactInfo> info = Upload(lease, "checkpoint", checkpoint);
-    if (!info.ok()) return info.status();
+    // The epoch's metrics first, then its checkpoint. Dying between the two
+    // only makes the next worker train that epoch again (its history row is
+    // replaced); the other order would lose the epoch's metrics for good
+    // when the worker dies after the checkpoint is committed.
     v1::EpochMetrics m;
     m.set_epoch(r.epoch);
     m.set_train_loss(r.train_loss);
@@ -328,10 +324,17 @@ absl::StatusOr<bool> Worker::RunOneTask() {
     m.set_images_per_second(r.images_per_second);
     m.set_seconds(r.seconds);
     m.set_learning_rate(r.learning_rate);
+    {
+      std::lock_guard<std::mutex> lock(lease.mu);
+      lease.progress.set_phase("upload");
+    }
+    if (absl::Status st = report(&m); !st.ok()) return st;
+    absl::StatusOr<v1::ArtifactInfo> info = Upload(lease, "checkpoint", checkpoint);
+    if (!info.ok()) return info.status();
     Logf("task %d epoch %d: loss %.4f train acc %.4f test acc %.4f, %.1f images/s (loader waited %.2f s), checkpoint %s",
          task.task_id(), r.epoch, r.train_loss, r.train_accuracy, r.test_accuracy, r.images_per_second,
          r.loader_wait_seconds, info->artifact_id());
-    return report(&m);
+    return absl::OkStatus();
   };
 
   absl::StatusOr<JobResult> result = RunTrainingJob(task, job);
