@@ -72,12 +72,14 @@ class ResidualImpl : public nn::Module {
           b.cheap == PlainBlock::Cheap::kBottleneckGrouped ? b.groups : 1;
       body_->push_back(Conv(in, narrow, 1, 1, 1));
       AddBnRelu(body_, narrow);
+      mid_index_ = body_->size() - 1;  // the ReLU giving the narrow channels
       body_->push_back(Conv(narrow, narrow, b.kernel, b.stride, groups));
       AddBnRelu(body_, narrow);
       body_->push_back(Conv(narrow, b.out_channels, 1, 1, 1));
     } else {
       AddKxK(body_, b, in, b.mid_channels, b.kernel, b.stride);
       AddBnRelu(body_, b.mid_channels);
+      mid_index_ = body_->size() - 1;  // the ReLU giving mid_channels
       AddKxK(body_, b, b.mid_channels, b.out_channels, b.kernel, 1);
     }
     body_ = register_module("body", body_);
@@ -89,11 +91,27 @@ class ResidualImpl : public nn::Module {
 
   torch::Tensor forward(const torch::Tensor& x) {
     torch::Tensor a = torch::relu(bn1_->forward(x));
-    torch::Tensor out = body_->forward(a);
+    torch::Tensor out;
+    if (capture_ == nullptr) {
+      out = body_->forward(a);
+    } else {
+      // The same modules one by one, keeping the mid activation.
+      out = a;
+      size_t i = 0;
+      for (auto& module : *body_) {
+        out = module.forward(out);
+        if (i++ == mid_index_) capture_->push_back(out);
+      }
+    }
     return out + (shortcut_ ? shortcut_->forward(a) : x);
   }
 
+  // Where forward appends the mid activation; null: nowhere.
+  void set_capture(std::vector<torch::Tensor>* capture) { capture_ = capture; }
+
  private:
+  size_t mid_index_ = 0;
+  std::vector<torch::Tensor>* capture_ = nullptr;
   nn::BatchNorm2d bn1_{nullptr};
   nn::Sequential body_{nullptr};
   nn::Conv2d shortcut_{nullptr};
@@ -195,6 +213,20 @@ NetworkModuleImpl::NetworkModuleImpl(const PlainNetwork& network) {
     head_bn_ = register_module("head_bn", nn::BatchNorm2d(channels));
   }
   fc_ = register_module("fc", nn::Linear(channels, network.num_classes));
+}
+
+std::vector<std::pair<int, int>> NetworkModuleImpl::CaptureBlockMids(
+    std::vector<torch::Tensor>* capture) {
+  std::vector<std::pair<int, int>> blocks;
+  for (size_t s = 0; s < stages_.size(); ++s) {
+    for (size_t b = 0; b < stages_[s]->size(); ++b) {
+      auto residual = std::dynamic_pointer_cast<ResidualImpl>(stages_[s]->ptr(b));
+      if (residual == nullptr) continue;
+      residual->set_capture(capture);
+      blocks.emplace_back(static_cast<int>(s), static_cast<int>(b));
+    }
+  }
+  return blocks;
 }
 
 NetworkModuleOutput NetworkModuleImpl::forward(const torch::Tensor& x) {

@@ -10,6 +10,7 @@
 #include <torch/nn/modules/container/sequential.h>
 #include <torch/nn/modules/linear.h>
 
+#include <utility>
 #include <vector>
 
 #include "common/torch/torch_network.h"
@@ -31,6 +32,14 @@ class NetworkModuleImpl : public torch::nn::Module {
 
   // x: [batch, C, H, W] with the network's input shape.
   NetworkModuleOutput forward(const torch::Tensor& x);
+
+  // From now on every forward appends to *capture, for each residual block
+  // in order, its mid activation: the output of the BN-ReLU feeding the
+  // block's last convolution stage (mid_channels; the narrow channels of a
+  // bottleneck) - the channels Fisher pruning removes. Null stops it.
+  // Returns (stage, block) of each captured block, in capture order.
+  std::vector<std::pair<int, int>> CaptureBlockMids(
+      std::vector<torch::Tensor>* capture);
 
  private:
   torch::nn::Sequential stem_;
