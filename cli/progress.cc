@@ -87,61 +87,20 @@ std::string FormatSweepFinal(const Sweep& sweep, int64_t now_unix_ms) {
                       FormatDuration(SweepElapsedSeconds(sweep, now_unix_ms)));
 }
 
-ProgressPrinter::ProgressPrinter(std::ostream& out, Mode mode, int bar_width,
-                                 double min_interval_s)
-    : out_(out),
-      mode_(mode),
-      bar_width_(bar_width),
-      min_interval_s_(min_interval_s) {}
-
 absl::Status ProgressPrinter::Update(const Sweep& sweep, int64_t now_unix_ms) {
-  switch (mode_) {
-    case Mode::kJson: {
-      absl::StatusOr<std::string> json = ToJson(sweep);
-      if (!json.ok()) return json.status();
-      out_ << *json << "\n" << std::flush;
-      break;
-    }
-    case Mode::kTerminal:
-      // "\x1b[K" clears what a longer previous line left behind.
-      out_ << "\r" << FormatProgressLine(sweep, bar_width_) << "\x1b[K"
-           << std::flush;
-      line_open_ = true;
-      break;
-    case Mode::kLines: {
-      // A log should not get a line per layer, but a state change or the
-      // device dropping off is news worth a line at once.
-      const bool news = !printed_any_ || sweep.state() != last_state_ ||
-                        sweep.device_online() != last_online_;
-      const bool due = now_unix_ms - last_print_ms_ >=
-                       static_cast<int64_t>(min_interval_s_ * 1000);
-      // Repeating an unchanged line says nothing, however much time passed.
-      const std::string line = FormatProgressLine(sweep, bar_width_);
-      if ((news || due) && line != last_line_) {
-        out_ << line << "\n" << std::flush;
-        last_print_ms_ = now_unix_ms;
-        last_line_ = line;
-        printed_any_ = true;
-      }
-      break;
-    }
-  }
+  // A log should not get a line per layer, but a state change or the device
+  // dropping off is news worth a line at once.
+  const bool news = sweep.state() != last_state_ ||
+                    sweep.device_online() != last_online_;
   last_state_ = sweep.state();
   last_online_ = sweep.device_online();
-  return out_ ? absl::OkStatus()
-              : absl::DataLossError("cannot write to standard output");
+  return display_.Show([&] { return ToJson(sweep); },
+                       FormatProgressLine(sweep, bar_width_), news,
+                       now_unix_ms);
 }
 
 void ProgressPrinter::Finish(const Sweep& sweep, int64_t now_unix_ms) {
-  if (mode_ == Mode::kJson) return;
-  if (line_open_) out_ << "\n";
-  line_open_ = false;
-  out_ << FormatSweepFinal(sweep, now_unix_ms) << "\n" << std::flush;
-}
-
-void ProgressPrinter::Abort() {
-  if (line_open_) out_ << "\n" << std::flush;
-  line_open_ = false;
+  display_.Finish(FormatSweepFinal(sweep, now_unix_ms) + "\n");
 }
 
 }  // namespace hakd::cli

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "cli/live_display.h"
 #include "hakd/v1/latency_service.pb.h"
 
 namespace hakd::cli {
@@ -37,18 +38,14 @@ bool IsFinished(const hakd::v1::Sweep& sweep);
 // Prints the updates of one watched sweep.
 class ProgressPrinter {
  public:
-  // How updates are shown.
-  enum class Mode {
-    kTerminal,  // one line redrawn in place with '\r'
-    kLines,     // a new line per changed update, at most one per
-                // min_interval_s unless the state or the device's presence
-                // changed
-    kJson,      // every update as one line of JSON
-  };
+  // How updates are shown; in kLines mode a change of state or of the
+  // device's presence is news, printed at once.
+  using Mode = LiveDisplay::Mode;
 
   // Prints to `out`, which must outlive the printer.
   ProgressPrinter(std::ostream& out, Mode mode, int bar_width = 20,
-                  double min_interval_s = 2.0);
+                  double min_interval_s = 2.0)
+      : display_(out, mode, min_interval_s), bar_width_(bar_width) {}
 
   // Shows `sweep` as seen at `now_unix_ms`.
   absl::Status Update(const hakd::v1::Sweep& sweep, int64_t now_unix_ms);
@@ -59,19 +56,13 @@ class ProgressPrinter {
 
   // Ends the display early (the watch failed): closes a redrawn line so the
   // error printed next starts on a line of its own.
-  void Abort();
+  void Abort() { display_.Abort(); }
 
  private:
-  std::ostream& out_;
-  Mode mode_;
+  LiveDisplay display_;
   int bar_width_;
-  double min_interval_s_;
-  bool printed_any_ = false;
-  int64_t last_print_ms_ = 0;
   int last_state_ = -1;
   bool last_online_ = false;
-  bool line_open_ = false;  // a terminal line awaits its newline
-  std::string last_line_;   // the last line printed in kLines mode
 };
 
 }  // namespace hakd::cli

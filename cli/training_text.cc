@@ -292,64 +292,24 @@ std::string WorkersTable(const hakd::v1::ListWorkersResponse& workers,
   return table.Render();
 }
 
-TrainingProgressPrinter::TrainingProgressPrinter(std::ostream& out, Mode mode,
-                                                 int bar_width,
-                                                 double min_interval_s)
-    : out_(out),
-      mode_(mode),
-      bar_width_(bar_width),
-      min_interval_s_(min_interval_s) {}
-
 absl::Status TrainingProgressPrinter::Update(const TrainingTask& task,
                                              int64_t now_unix_ms) {
-  switch (mode_) {
-    case Mode::kJson: {
-      absl::StatusOr<std::string> json = ToJson(task);
-      if (!json.ok()) return json.status();
-      out_ << *json << "\n" << std::flush;
-      break;
-    }
-    case Mode::kTerminal:
-      out_ << "\r" << FormatTrainingProgressLine(task, bar_width_) << "\x1b[K"
-           << std::flush;
-      line_open_ = true;
-      break;
-    case Mode::kLines: {
-      const bool news = !printed_any_ || task.state() != last_state_ ||
-                        task.progress().epoch() != last_epoch_ ||
-                        task.history_size() != last_history_ ||
-                        task.progress().phase() != last_phase_;
-      const bool due = now_unix_ms - last_print_ms_ >=
-                       static_cast<int64_t>(min_interval_s_ * 1000);
-      const std::string line = FormatTrainingProgressLine(task, bar_width_);
-      if ((news || due) && line != last_line_) {
-        out_ << line << "\n" << std::flush;
-        last_print_ms_ = now_unix_ms;
-        last_line_ = line;
-        printed_any_ = true;
-      }
-      break;
-    }
-  }
+  const bool news = task.state() != last_state_ ||
+                    task.progress().epoch() != last_epoch_ ||
+                    task.history_size() != last_history_ ||
+                    task.progress().phase() != last_phase_;
   last_state_ = task.state();
   last_epoch_ = task.progress().epoch();
   last_history_ = task.history_size();
   last_phase_ = task.progress().phase();
-  return out_ ? absl::OkStatus()
-              : absl::DataLossError("cannot write to standard output");
+  return display_.Show([&] { return ToJson(task); },
+                       FormatTrainingProgressLine(task, bar_width_), news,
+                       now_unix_ms);
 }
 
 void TrainingProgressPrinter::Finish(const TrainingTask& task,
                                      int64_t now_unix_ms) {
-  if (mode_ == Mode::kJson) return;
-  if (line_open_) out_ << "\n";
-  line_open_ = false;
-  out_ << FormatTrainingFinal(task, now_unix_ms) << std::flush;
-}
-
-void TrainingProgressPrinter::Abort() {
-  if (line_open_) out_ << "\n" << std::flush;
-  line_open_ = false;
+  display_.Finish(FormatTrainingFinal(task, now_unix_ms));
 }
 
 }  // namespace hakd::cli

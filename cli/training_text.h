@@ -68,13 +68,14 @@ std::string FormatTrainingFinal(const hakd::v1::TrainingTask& task,
 // Prints the updates of one watched task.
 class TrainingProgressPrinter {
  public:
-  using Mode = ProgressPrinter::Mode;
+  using Mode = LiveDisplay::Mode;
 
   // Prints to `out`, which must outlive the printer. In kLines mode a line
   // is printed when the state, epoch, phase or history changes, otherwise
   // at most one per `min_interval_s`, and never the same line twice.
   TrainingProgressPrinter(std::ostream& out, Mode mode, int bar_width = 20,
-                          double min_interval_s = 10.0);
+                          double min_interval_s = 10.0)
+      : display_(out, mode, min_interval_s), bar_width_(bar_width) {}
 
   // Shows `task` as seen at `now_unix_ms`.
   absl::Status Update(const hakd::v1::TrainingTask& task, int64_t now_unix_ms);
@@ -84,21 +85,15 @@ class TrainingProgressPrinter {
   void Finish(const hakd::v1::TrainingTask& task, int64_t now_unix_ms);
 
   // Ends the display early: closes a redrawn line.
-  void Abort();
+  void Abort() { display_.Abort(); }
 
  private:
-  std::ostream& out_;
-  Mode mode_;
+  LiveDisplay display_;
   int bar_width_;
-  double min_interval_s_;
-  bool printed_any_ = false;
-  int64_t last_print_ms_ = 0;
   int last_state_ = -1;
   int last_epoch_ = -1;
   int last_history_ = -1;
   std::string last_phase_;
-  bool line_open_ = false;
-  std::string last_line_;
 };
 
 }  // namespace hakd::cli
