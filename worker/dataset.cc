@@ -235,10 +235,21 @@ absl::StatusOr<Dataset> LoadDataset(absl::string_view name,
       "dataset: unknown dataset \"", name, "\" (fashion-mnist or cifar10)"));
 }
 
-void TruncateDataset(Dataset* dataset, int64_t limit) {
-  if (limit <= 0 || limit >= dataset->size()) return;
-  dataset->labels.resize(limit);
-  dataset->images.resize(limit * dataset->image_bytes());
+Dataset FirstImages(const Dataset& dataset, int64_t limit) {
+  if (limit <= 0 || limit >= dataset.size()) return dataset;
+  Dataset head;
+  head.name = dataset.name;
+  head.channels = dataset.channels;
+  head.height = dataset.height;
+  head.width = dataset.width;
+  head.num_classes = dataset.num_classes;
+  head.mean = dataset.mean;
+  head.stddev = dataset.stddev;
+  head.augment = dataset.augment;
+  head.labels.assign(dataset.labels.begin(), dataset.labels.begin() + limit);
+  head.images.assign(dataset.images.begin(),
+                     dataset.images.begin() + limit * dataset.image_bytes());
+  return head;
 }
 
 }  // namespace hakd::worker

@@ -76,8 +76,8 @@ absl::StatusOr<Dataset> LoadCifar10(const std::string& dir, Split split);
 absl::StatusOr<Dataset> LoadDataset(absl::string_view name,
                                     const std::string& root, Split split);
 
-// Keeps the first `limit` images (0: all).
-void TruncateDataset(Dataset* dataset, int64_t limit);
+// A copy of the first `limit` images (0: all), copying only those.
+Dataset FirstImages(const Dataset& dataset, int64_t limit);
 
 }  // namespace hakd::worker
 

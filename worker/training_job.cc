@@ -45,18 +45,16 @@ absl::StatusOr<JobResult> RunTrainingJob(const hakd::v1::TrainingTask& task,
   absl::StatusOr<const Dataset*> test = context.datasets->Get(spec.dataset(), Split::kTest);
   if (!test.ok()) return test.status();
   if (absl::Status st = CheckNetworkFitsDataset(spec.network(), **train); !st.ok()) return st;
-  // Limits make copies (cheap next to training, and the cache stays whole).
+  // Limits copy the images they keep (the cache stays whole).
   Dataset train_part, test_part;
   const Dataset* train_set = *train;
   const Dataset* test_set = *test;
   if (spec.schedule().train_limit() > 0 && spec.schedule().train_limit() < train_set->size()) {
-    train_part = *train_set;
-    TruncateDataset(&train_part, spec.schedule().train_limit());
+    train_part = FirstImages(*train_set, spec.schedule().train_limit());
     train_set = &train_part;
   }
   if (spec.schedule().test_limit() > 0 && spec.schedule().test_limit() < test_set->size()) {
-    test_part = *test_set;
-    TruncateDataset(&test_part, spec.schedule().test_limit());
+    test_part = FirstImages(*test_set, spec.schedule().test_limit());
     test_set = &test_part;
   }
 

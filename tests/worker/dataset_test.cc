@@ -459,20 +459,23 @@ TEST(LoadDatasetTest, Cifar10FromBatchFilesInTheParentLayout) {
   ::rmdir(sub.c_str());
 }
 
-TEST(TruncateDatasetTest, KeepsTheFirstImages) {
+TEST(FirstImagesTest, KeepsTheFirstImages) {
   Dataset d;
   d.channels = 1;
   d.height = 2;
   d.width = 2;
   d.images = Iota(5 * 4);
   d.labels = {0, 1, 2, 3, 4};
-  TruncateDataset(&d, 0);
-  EXPECT_EQ(d.size(), 5);
-  TruncateDataset(&d, 9);
-  EXPECT_EQ(d.size(), 5);
-  TruncateDataset(&d, 2);
-  EXPECT_EQ(d.labels, (std::vector<uint8_t>{0, 1}));
-  EXPECT_EQ(d.images, Iota(2 * 4));
+  d.mean = {0.5f};
+  d.stddev = {0.25f};
+  EXPECT_EQ(FirstImages(d, 0).size(), 5);
+  EXPECT_EQ(FirstImages(d, 9).size(), 5);
+  Dataset head = FirstImages(d, 2);
+  EXPECT_EQ(head.labels, (std::vector<uint8_t>{0, 1}));
+  EXPECT_EQ(head.images, Iota(2 * 4));
+  EXPECT_EQ(head.height, 2);
+  EXPECT_EQ(head.mean, d.mean);
+  EXPECT_EQ(d.size(), 5);  // the source is untouched
 }
 
 // ---- the real data set, when the Debian package is installed ------------------------

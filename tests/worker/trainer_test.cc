@@ -392,7 +392,6 @@ TEST_F(TrainerTest, StepsPerEpochLimitsTheEpoch) {
 TEST_F(TrainerTest, CreateRejectsBadArguments) {
   auto net = Build(TinySpec());
   Dataset empty = train_;
-  TruncateDataset(&empty, 0);
   empty.labels.clear();
   empty.images.clear();
   EXPECT_EQ(Trainer::Create(nullptr, nullptr, &train_, &test_, SmallConfig(1)).status().code(),
