@@ -212,7 +212,22 @@ CREATE TABLE artifacts(
 CREATE INDEX artifacts_by_task ON artifacts(task_id, kind);
 )sql";
 
-constexpr const char* kMigrations[] = {kV1, kV2, kV3, kV4, kV5};
+// Version 6: what a finished task produced besides its model (saliency,
+// a pruned network, a nonzero count), and design jobs. A job's whole state
+// is one DesignJob message; state and stage are columns for listing.
+constexpr char kV6[] = R"sql(
+ALTER TABLE training_tasks ADD COLUMN result BLOB;
+CREATE TABLE design_jobs(
+  id INTEGER PRIMARY KEY,
+  job BLOB NOT NULL,
+  state INTEGER NOT NULL,
+  stage INTEGER NOT NULL,
+  created_ms INTEGER NOT NULL,
+  updated_ms INTEGER NOT NULL);
+CREATE INDEX design_jobs_by_state ON design_jobs(state, id);
+)sql";
+
+constexpr const char* kMigrations[] = {kV1, kV2, kV3, kV4, kV5, kV6};
 
 }  // namespace
 

@@ -111,6 +111,20 @@ absl::StatusOr<std::unique_ptr<HakdServer>> HakdServer::BuildAndStart(
   s->latency_service_ = std::make_unique<LatencyServiceImpl>(
       s->auth_.get(), s->store_.get(), s->registry_.get(), sweeps);
 
+  DesignStoreOptions design_options;
+  design_options.path = options.db_path;
+  design_options.synchronous_full = options.synchronous_full;
+  absl::StatusOr<std::unique_ptr<DesignStore>> designs =
+      DesignStore::Open(design_options);
+  if (!designs.ok()) return designs.status();
+  s->designs_ = *std::move(designs);
+  // Running jobs resume here: the manager's first pass picks them up.
+  s->design_manager_ = std::make_unique<DesignManager>(
+      s->designs_.get(), s->training_.get(), s->store_.get(), sweeps,
+      s->registry_.get(), DesignManagerOptions());
+  s->design_service_ = std::make_unique<DesignServiceImpl>(
+      s->auth_.get(), s->designs_.get(), s->design_manager_.get());
+
   std::shared_ptr<grpc::ServerCredentials> creds;
   if (tls) {
     absl::StatusOr<std::string> cert = ReadFile(options.tls_cert, "--tls-cert");
@@ -142,6 +156,7 @@ absl::StatusOr<std::unique_ptr<HakdServer>> HakdServer::BuildAndStart(
   builder.RegisterService(s->latency_service_.get());
   builder.RegisterService(s->training_service_.get());
   builder.RegisterService(s->worker_service_.get());
+  builder.RegisterService(s->design_service_.get());
   s->server_ = builder.BuildAndStart();
   if (s->server_ == nullptr || s->port_ == 0) {
     return absl::UnavailableError(
@@ -155,6 +170,7 @@ absl::StatusOr<std::unique_ptr<HakdServer>> HakdServer::BuildAndStart(
     health->SetServingStatus("hakd.v1.LatencyService", true);
     health->SetServingStatus("hakd.v1.TrainingService", true);
     health->SetServingStatus("hakd.v1.WorkerService", true);
+    health->SetServingStatus("hakd.v1.DesignService", true);
   }
 
   HakdServer* self = s.get();
@@ -205,6 +221,8 @@ void HakdServer::Shutdown(absl::Duration grace) {
   if (shut_down_.exchange(true)) return;
   LogLine("hakd-server", "shutting down");
   stop_reaper_.Notify();
+  // No new steps while streams close; jobs resume on the next start.
+  design_manager_->Stop();
   server_->Shutdown(std::chrono::system_clock::now() +
                     absl::ToChronoMilliseconds(grace));
 }

@@ -18,6 +18,9 @@
 #include "server/agent_service.h"
 #include "server/artifact_store.h"
 #include "server/auth.h"
+#include "server/design_manager.h"
+#include "server/design_service.h"
+#include "server/design_store.h"
 #include "server/ingest_committer.h"
 #include "server/latency_service.h"
 #include "server/latency_store.h"
@@ -90,6 +93,10 @@ class HakdServer {
   std::unique_ptr<ArtifactStore> artifacts_;
   std::unique_ptr<TrainingServiceImpl> training_service_;
   std::unique_ptr<WorkerServiceImpl> worker_service_;
+  // After the stores it uses, so that its thread stops before they close.
+  std::unique_ptr<DesignStore> designs_;
+  std::unique_ptr<DesignManager> design_manager_;
+  std::unique_ptr<DesignServiceImpl> design_service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 

@@ -2,11 +2,14 @@
 
 #include <openssl/rand.h>
 
+#include <cmath>
+
 #include <utility>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "common/network/network_analysis.h"
 #include "common/status_macros.h"
 #include "server/schema.h"
 #include "server/training_validation.h"
@@ -21,7 +24,7 @@ using hakd::v1::TrainingTask;
 constexpr char kTaskColumns[] =
     "id, spec, state, attempts, max_attempts, worker, progress, "
     "model_artifact_id, checkpoint_artifact_id, error, created_ms, "
-    "started_ms, finished_ms";
+    "started_ms, finished_ms, result";
 
 constexpr char kArtifactColumns[] =
     "artifact_id, kind, size, sha256, task_id, path, created_ms";
@@ -73,7 +76,61 @@ absl::StatusOr<TrainingTask> TaskFromRow(const Statement& s) {
   t.set_created_unix_ms(s.ColumnInt(10));
   t.set_started_unix_ms(s.ColumnInt(11));
   t.set_finished_unix_ms(s.ColumnInt(12));
+  if (!s.ColumnIsNull(13)) {
+    // The result fields only (saliency, result_network, nonzero_params).
+    TrainingTask result;
+    if (!result.ParseFromString(s.ColumnText(13))) {
+      return absl::DataLossError(absl::StrCat(
+          "training task ", t.task_id(), ": result does not parse"));
+    }
+    t.MergeFrom(result);
+  }
   return t;
+}
+
+// What a task of `kind` must hand in to complete; the result fields of
+// `request` packed as a TrainingTask for the result column.
+absl::StatusOr<TrainingTask> CheckResult(
+    const hakd::v1::TrainingSpec& spec,
+    const hakd::v1::CompleteTaskRequest& request) {
+  TrainingTask result;
+  switch (spec.kind()) {
+    case hakd::v1::TASK_KIND_SALIENCY:
+      if (request.saliency_size() == 0) {
+        return absl::InvalidArgumentError(
+            "saliency: a saliency task completes with its saliency");
+      }
+      for (int i = 0; i < request.saliency_size(); ++i) {
+        for (double v : request.saliency(i).channels()) {
+          if (!std::isfinite(v) || v < 0) {
+            return absl::InvalidArgumentError(absl::StrCat(
+                "saliency[", i, "].channels: ", v,
+                " is not a finite non-negative number"));
+          }
+        }
+      }
+      *result.mutable_saliency() = request.saliency();
+      break;
+    case hakd::v1::TASK_KIND_FISHER_PRUNE:
+      if (!request.has_result_network()) {
+        return absl::InvalidArgumentError(
+            "result_network: a pruning task completes with the pruned network");
+      }
+      if (absl::Status st = ValidateNetworkSpec(request.result_network());
+          !st.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("result_network.", st.message()));
+      }
+      *result.mutable_result_network() = request.result_network();
+      break;
+    default:
+      break;
+  }
+  if (request.nonzero_params() < 0) {
+    return absl::InvalidArgumentError("nonzero_params: is negative");
+  }
+  result.set_nonzero_params(request.nonzero_params());
+  return result;
 }
 
 ArtifactRecord ArtifactFromRow(const Statement& s) {
@@ -305,21 +362,26 @@ absl::StatusOr<TrainingTask> TrainingStore::Submit(
   {
     Transaction txn(db_.get());
     HAKD_RETURN_IF_ERROR(txn.Begin());
-    const std::string& teacher = spec.distillation().teacher_artifact_id();
-    if (!teacher.empty()) {
+    // The models the task starts from must exist before it is queued.
+    const std::pair<const char*, const std::string*> models[] = {
+        {"spec.distillation.teacher_artifact_id",
+         &spec.distillation().teacher_artifact_id()},
+        {"spec.init_artifact_id", &spec.init_artifact_id()}};
+    for (const auto& [field, id] : models) {
+      if (id->empty()) continue;
       HAKD_ASSIGN_OR_RETURN(
           Statement s,
           db_->Prepare("SELECT kind FROM artifacts WHERE artifact_id = ?"));
-      s.Bind(1, teacher);
+      s.Bind(1, *id);
       HAKD_ASSIGN_OR_RETURN(bool row, s.Step());
       if (!row) {
-        return absl::NotFoundError(absl::StrCat(
-            "spec.distillation.teacher_artifact_id: no artifact '", teacher, "'"));
+        return absl::NotFoundError(
+            absl::StrCat(field, ": no artifact '", *id, "'"));
       }
       if (s.ColumnText(0) != "model") {
-        return absl::NotFoundError(absl::StrCat(
-            "spec.distillation.teacher_artifact_id: '", teacher, "' is a ",
-            s.ColumnText(0), ", not a model"));
+        return absl::NotFoundError(absl::StrCat(field, ": '", *id, "' is a ",
+                                                s.ColumnText(0),
+                                                ", not a model"));
       }
     }
     {
@@ -564,6 +626,16 @@ absl::StatusOr<bool> TrainingStore::ReportProgress(
 absl::Status TrainingStore::Complete(const std::string& lease_id,
                                      const std::string& model_artifact_id,
                                      int64_t now_ms) {
+  hakd::v1::CompleteTaskRequest request;
+  request.set_lease_id(lease_id);
+  request.set_model_artifact_id(model_artifact_id);
+  return Complete(request, now_ms);
+}
+
+absl::Status TrainingStore::Complete(
+    const hakd::v1::CompleteTaskRequest& request, int64_t now_ms) {
+  const std::string& lease_id = request.lease_id();
+  const std::string& model_artifact_id = request.model_artifact_id();
   absl::MutexLock lock(&mu_);
   {
     Transaction txn(db_.get());
@@ -578,7 +650,17 @@ absl::Status TrainingStore::Complete(const std::string& lease_id,
           t.model_artifact_id()));
     }
     HAKD_ASSIGN_OR_RETURN(LeaseRow held, HeldLeaseLocked(lease_id, now_ms));
-    {
+    HAKD_ASSIGN_OR_RETURN(TrainingTask task,
+                          LoadTaskLocked(held.task_id, false));
+    HAKD_ASSIGN_OR_RETURN(TrainingTask result,
+                          CheckResult(task.spec(), request));
+    const bool needs_model =
+        task.spec().kind() != hakd::v1::TASK_KIND_SALIENCY;
+    if (!needs_model && !model_artifact_id.empty()) {
+      return absl::InvalidArgumentError(
+          "model_artifact_id: a saliency task produces no model");
+    }
+    if (needs_model) {
       HAKD_ASSIGN_OR_RETURN(
           Statement s,
           db_->Prepare("SELECT kind, task_id FROM artifacts WHERE artifact_id = ?"));
@@ -600,11 +682,13 @@ absl::Status TrainingStore::Complete(const std::string& lease_id,
       HAKD_ASSIGN_OR_RETURN(
           Statement s,
           db_->Prepare("UPDATE training_tasks SET state = ?, "
-                       "model_artifact_id = ?, finished_ms = ? WHERE id = ?"));
+                       "model_artifact_id = ?, finished_ms = ?, result = ? "
+                       "WHERE id = ?"));
       s.Bind(1, int64_t{hakd::v1::TASK_SUCCEEDED})
           .Bind(2, model_artifact_id)
           .Bind(3, now_ms)
-          .Bind(4, held.task_id);
+          .BindBlob(4, result.SerializeAsString())
+          .Bind(5, held.task_id);
       HAKD_RETURN_IF_ERROR(s.Run());
     }
     HAKD_RETURN_IF_ERROR(TouchWorkerLocked(held.worker, now_ms));

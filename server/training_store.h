@@ -132,6 +132,12 @@ class TrainingStore {
   // Repeating a successful call with the same lease and artifact is OK.
   absl::Status Complete(const std::string& lease_id,
                         const std::string& model_artifact_id, int64_t now_ms);
+  // As above for any task kind: a SALIENCY task hands in its saliency and
+  // no model; a FISHER_PRUNE task its model and result_network (validated:
+  // INVALID_ARGUMENT naming the field). The result fields are stored with
+  // the task in the same transaction.
+  absl::Status Complete(const hakd::v1::CompleteTaskRequest& request,
+                        int64_t now_ms);
   // Retryable: requeues the task (true), or fails it when its attempts are
   // spent (false). Not retryable: fails it now (false). A cancelled task
   // stays cancelled (false).

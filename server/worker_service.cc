@@ -141,10 +141,12 @@ Status WorkerServiceImpl::CompleteTask(
     hakd::v1::CompleteTaskResponse*) {
   HAKD_CHECK_AUTH("complete training tasks");
   HAKD_CHECK_VALID(ValidateLeaseId(request->lease_id(), "lease_id"));
-  HAKD_CHECK_VALID(
-      ValidateArtifactId(request->model_artifact_id(), "model_artifact_id"));
-  HAKD_CHECK_VALID(store_->Complete(request->lease_id(),
-                                    request->model_artifact_id(), NowUnixMs()));
+  // Empty for a saliency task; the store checks what each kind must send.
+  if (!request->model_artifact_id().empty()) {
+    HAKD_CHECK_VALID(
+        ValidateArtifactId(request->model_artifact_id(), "model_artifact_id"));
+  }
+  HAKD_CHECK_VALID(store_->Complete(*request, NowUnixMs()));
   return Status::OK;
 }
 

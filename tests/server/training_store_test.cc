@@ -437,14 +437,14 @@ TEST_F(TrainingStoreTest, SurvivesReopenBesideTheLatencyStore) {
   const int64_t a = Submit("a");
   store_.reset();
   // The server opens the LatencyStore first, then the TrainingStore on the
-  // same file; both must work on schema v5.
+  // same file; both must work on schema v6.
   StoreOptions latency_options;
   latency_options.path = dir_ + "/hakd.db";
   latency_options.synchronous_full = false;
   auto latency = LatencyStore::Open(latency_options);
   ASSERT_TRUE(latency.ok()) << latency.status();
   EXPECT_EQ((*latency)->schema_version(), kSchemaVersion);
-  EXPECT_EQ(kSchemaVersion, 5);
+  EXPECT_EQ(kSchemaVersion, 6);
   TrainingStoreOptions options;
   options.path = dir_ + "/hakd.db";
   options.synchronous_full = false;
