@@ -14,11 +14,13 @@ declare -A what=(
   [sweep]="the default sweep (2,241 layers) by a local agent: wall time and wall time over time inside timed runs"
   [kd-throughput]="images/s of one distillation step (WRN-16-4 -> WRN-16-1, batch 128, KD + attention transfer) in hakd-worker's trainer vs the same step in PyTorch (python3-torch), same threads: the ratio"
   [kd-accuracy]="Fashion-MNIST: WRN-16-2 teacher (10 epochs), WRN-16-1 trained alone and distilled from it (5 epochs each, identical schedule): test accuracies; about 50 min on 2 cores"
+  [hakd-eval]="design jobs at 50% and 25% of a WRN-16-2 teacher's measured latency on this CPU: the HAKD student vs uniform scaling and Fisher pruning (same distillation schedule), accuracy and measured latency; about 40 min on 2 cores"
+  [designer]="the designer alone on a 100-block teacher with a complete synthetic profile: wall time of coverage planning, design and the uniform baseline"
 )
 # Which program runs each benchmark.
 declare -A program=([ingest]=ingest [query]=query [fidelity]=fidelity
                     [repeatability]=sweep [sweep]=sweep [kd-throughput]=kd
-                    [kd-accuracy]=kd)
+                    [kd-accuracy]=kd [designer]=designer)
 
 usage() {
   echo "usage: bench/run.sh NAME"
@@ -29,6 +31,14 @@ usage() {
 [ $# -ge 1 ] || { usage; exit 0; }
 name="$1"; shift
 [ -n "${what[$name]:-}" ] || { echo "bench/run.sh: unknown benchmark '$name'" >&2; usage >&2; exit 2; }
+
+if [ "$name" = hakd-eval ]; then
+  echo "bench/run.sh: building (into $build)" >&2
+  [ -f "$build/build.ninja" ] || cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  ninja -C "$build" hakd-server hakd-agent hakd-worker hakdctl >/dev/null
+  echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+  exec bash "$here/hakd_eval.sh" "$@"
+fi
 
 prog="hakd-bench-${program[$name]}"
 echo "bench/run.sh: building (into $build)" >&2
@@ -92,6 +102,9 @@ case "$name" in
     echo "kd_images_per_s_cpp: $best_cpp"
     echo "kd_images_per_s_pytorch: $best_py"
     awk -v a="$best_cpp" -v b="$best_py" 'BEGIN {printf "kd_throughput_ratio: %.3f\n", a / b}'
+    ;;
+  designer)
+    "$build/bench/$prog" "$@"
     ;;
   kd-accuracy)
     echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
