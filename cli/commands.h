@@ -72,6 +72,24 @@ absl::Status RunWorkersList(CommandContext& ctx);
 // `train submit --watch`).
 absl::Status WatchTaskUntilFinished(CommandContext& ctx, int64_t task_id);
 
+// design submit: validates the flags, queues a design job (then watches it
+// with --watch).
+absl::Status RunDesignSubmit(CommandContext& ctx);
+// design watch JOB: follows a job stage by stage; OK when it SUCCEEDED, exit
+// 1 with the error when it FAILED or was CANCELLED.
+absl::Status RunDesignWatch(CommandContext& ctx);
+// design report JOB [--plot FILE]: teacher, students and baselines side by
+// side, optionally plotted to SVG.
+absl::Status RunDesignReport(CommandContext& ctx);
+// design list [--limit N].
+absl::Status RunDesignList(CommandContext& ctx);
+// design cancel JOB.
+absl::Status RunDesignCancel(CommandContext& ctx);
+
+// Follows design job `job_id` (shared by `design watch` and
+// `design submit --watch`).
+absl::Status WatchDesignUntilFinished(CommandContext& ctx, int64_t job_id);
+
 }  // namespace hakd::cli
 
 #endif  // HAKD_CLI_COMMANDS_H_

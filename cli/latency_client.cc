@@ -25,21 +25,29 @@ absl::StatusOr<std::unique_ptr<LatencyClient>> LatencyClient::Create(
       LatencyService::NewStub(*channel), *std::move(token),
       CallTarget{options.client.server, options.token_file,
                  options.timeout_seconds},
-      hakd::v1::TrainingService::NewStub(*channel));
+      hakd::v1::TrainingService::NewStub(*channel),
+      hakd::v1::DesignService::NewStub(*channel));
 }
 
 LatencyClient::LatencyClient(
     std::unique_ptr<LatencyService::StubInterface> stub, std::string token,
     CallTarget target,
-    std::unique_ptr<hakd::v1::TrainingService::StubInterface> training)
+    std::unique_ptr<hakd::v1::TrainingService::StubInterface> training,
+    std::unique_ptr<hakd::v1::DesignService::StubInterface> design)
     : stub_(std::move(stub)),
       training_(std::move(training)),
+      design_(std::move(design)),
       token_(std::move(token)),
       target_(std::move(target)) {}
 
 absl::Status LatencyClient::NeedTraining() const {
   if (training_ != nullptr) return absl::OkStatus();
   return absl::UnimplementedError("this client has no TrainingService");
+}
+
+absl::Status LatencyClient::NeedDesign() const {
+  if (design_ != nullptr) return absl::OkStatus();
+  return absl::UnimplementedError("this client has no DesignService");
 }
 
 void LatencyClient::Prepare(grpc::ClientContext* context, bool unary) const {
@@ -271,6 +279,60 @@ absl::StatusOr<hakd::v1::ListWorkersResponse> LatencyClient::ListWorkers() {
   return Unary<hakd::v1::ListWorkersResponse>(
       "list workers", [&](grpc::ClientContext* c, auto* r) {
         return training_->ListWorkers(c, hakd::v1::ListWorkersRequest(), r);
+      });
+}
+
+// ---- DesignService ----
+
+absl::StatusOr<hakd::v1::DesignJob> LatencyClient::SubmitDesign(
+    const hakd::v1::SubmitDesignRequest& request) {
+  if (absl::Status s = NeedDesign(); !s.ok()) return s;
+  return Unary<hakd::v1::DesignJob>(
+      "submit design jobs", [&](grpc::ClientContext* c, auto* r) {
+        return design_->SubmitDesign(c, request, r);
+      });
+}
+
+absl::StatusOr<hakd::v1::DesignJob> LatencyClient::GetDesign(int64_t job_id) {
+  if (absl::Status s = NeedDesign(); !s.ok()) return s;
+  hakd::v1::GetDesignRequest request;
+  request.set_job_id(job_id);
+  return Unary<hakd::v1::DesignJob>("read design jobs",
+                                    [&](grpc::ClientContext* c, auto* r) {
+                                      return design_->GetDesign(c, request, r);
+                                    });
+}
+
+absl::StatusOr<hakd::v1::ListDesignsResponse> LatencyClient::ListDesigns(
+    int32_t limit) {
+  if (absl::Status s = NeedDesign(); !s.ok()) return s;
+  hakd::v1::ListDesignsRequest request;
+  request.set_limit(limit);
+  return Unary<hakd::v1::ListDesignsResponse>(
+      "list design jobs", [&](grpc::ClientContext* c, auto* r) {
+        return design_->ListDesigns(c, request, r);
+      });
+}
+
+absl::Status LatencyClient::WatchDesign(
+    int64_t job_id, const StreamHandler<hakd::v1::DesignJob>& on_update) {
+  if (absl::Status s = NeedDesign(); !s.ok()) return s;
+  hakd::v1::GetDesignRequest request;
+  request.set_job_id(job_id);
+  return Stream<hakd::v1::DesignJob>(
+      "watch design jobs",
+      [&](grpc::ClientContext* c) { return design_->WatchDesign(c, request); },
+      on_update);
+}
+
+absl::StatusOr<hakd::v1::DesignJob> LatencyClient::CancelDesign(
+    int64_t job_id) {
+  if (absl::Status s = NeedDesign(); !s.ok()) return s;
+  hakd::v1::GetDesignRequest request;
+  request.set_job_id(job_id);
+  return Unary<hakd::v1::DesignJob>(
+      "cancel design jobs", [&](grpc::ClientContext* c, auto* r) {
+        return design_->CancelDesign(c, request, r);
       });
 }
 

@@ -1,6 +1,6 @@
-// hakdctl's connection to the coordinator's LatencyService and
-// TrainingService (one channel, one token). Every call carries
-// the bearer token, fails fast when the server is unreachable (no
+// hakdctl's connection to the coordinator's LatencyService,
+// TrainingService and DesignService (one channel, one token). Every call
+// carries the bearer token, fails fast when the server is unreachable (no
 // wait-for-ready), and unary calls carry the --timeout deadline; streams do
 // not, because a watch or a large export may rightly last hours. Failures come
 // back already phrased for the user (see rpc_errors.h).
@@ -19,12 +19,13 @@
 #include "absl/strings/string_view.h"
 #include "cli/global_options.h"
 #include "cli/rpc_errors.h"
+#include "hakd/v1/design.grpc.pb.h"
 #include "hakd/v1/latency_service.grpc.pb.h"
 #include "hakd/v1/training.grpc.pb.h"
 
 namespace hakd::cli {
 
-// Synchronous client of LatencyService and TrainingService.
+// Synchronous client of LatencyService, TrainingService and DesignService.
 class LatencyClient {
  public:
   // Called for each message of a stream. Returns whether to keep reading:
@@ -39,13 +40,14 @@ class LatencyClient {
       const GlobalOptions& options);
 
   // Uses `stub` (tests may pass their own) with `token` for every call.
-  // `training` may be null (tests of latency commands only); training calls
-  // then fail with UNIMPLEMENTED.
+  // `training` and `design` may be null (tests of latency commands only);
+  // their calls then fail with UNIMPLEMENTED.
   LatencyClient(
       std::unique_ptr<hakd::v1::LatencyService::StubInterface> stub,
       std::string token, CallTarget target,
       std::unique_ptr<hakd::v1::TrainingService::StubInterface> training =
-          nullptr);
+          nullptr,
+      std::unique_ptr<hakd::v1::DesignService::StubInterface> design = nullptr);
 
   // ListDevices.
   absl::StatusOr<hakd::v1::ListDevicesResponse> ListDevices();
@@ -102,9 +104,25 @@ class LatencyClient {
   // ListWorkers.
   absl::StatusOr<hakd::v1::ListWorkersResponse> ListWorkers();
 
+  // ---- DesignService ----
+  // SubmitDesign.
+  absl::StatusOr<hakd::v1::DesignJob> SubmitDesign(
+      const hakd::v1::SubmitDesignRequest& request);
+  // GetDesign.
+  absl::StatusOr<hakd::v1::DesignJob> GetDesign(int64_t job_id);
+  // ListDesigns, newest first; `limit` 0 keeps the server's default.
+  absl::StatusOr<hakd::v1::ListDesignsResponse> ListDesigns(int32_t limit);
+  // WatchDesign; `on_update` sees every state the server sends.
+  absl::Status WatchDesign(int64_t job_id,
+                           const StreamHandler<hakd::v1::DesignJob>& on_update);
+  // CancelDesign.
+  absl::StatusOr<hakd::v1::DesignJob> CancelDesign(int64_t job_id);
+
  private:
   // The training stub, or UNIMPLEMENTED when this client has none.
   absl::Status NeedTraining() const;
+  // The design stub, or UNIMPLEMENTED when this client has none.
+  absl::Status NeedDesign() const;
   // Token, fail-fast and (for unary calls) the deadline.
   void Prepare(grpc::ClientContext* context, bool unary) const;
   // Runs a unary call and phrases its failure with `action`.
@@ -117,6 +135,7 @@ class LatencyClient {
 
   std::unique_ptr<hakd::v1::LatencyService::StubInterface> stub_;
   std::unique_ptr<hakd::v1::TrainingService::StubInterface> training_;
+  std::unique_ptr<hakd::v1::DesignService::StubInterface> design_;
   std::string token_;
   CallTarget target_;
 };

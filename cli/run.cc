@@ -37,6 +37,11 @@ const std::map<std::string, Handler>& Handlers() {
       {"tasks cancel", RunTasksCancel},
       {"artifact get", RunArtifactGet},
       {"workers list", RunWorkersList},
+      {"design submit", RunDesignSubmit},
+      {"design watch", RunDesignWatch},
+      {"design report", RunDesignReport},
+      {"design list", RunDesignList},
+      {"design cancel", RunDesignCancel},
   };
   return *handlers;
 }

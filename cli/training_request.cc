@@ -10,14 +10,12 @@
 #include "absl/strings/str_split.h"
 #include "cli/errors.h"
 #include "common/network/network_json.h"
+#include "common/status_macros.h"
 
 namespace hakd::cli {
 namespace {
 
 constexpr size_t kMaxNameLength = 128;
-constexpr int32_t kDefaultEpochs = 10;
-constexpr int32_t kMaxEpochs = 1000;
-constexpr int32_t kMaxBatchSize = 4096;
 constexpr int32_t kMaxAttempts = 20;
 
 // Distillation flags, which mean nothing without --teacher.
@@ -30,17 +28,16 @@ bool AllDigits(absl::string_view s) {
   });
 }
 
-// An integer flag (already >= 1 or >= 0 by its type) that must be <= max.
-absl::Status CheckAtMost(const FlagValues& flags, absl::string_view name,
-                         int32_t max) {
+}  // namespace
+
+absl::Status CheckFlagAtMost(const FlagValues& flags, absl::string_view name,
+                             int32_t max) {
   std::optional<int32_t> v = flags.Int(name);
   if (v.has_value() && *v > max) {
     return UsageError(absl::StrCat("--", name, ": at most ", max, ", got ", *v));
   }
   return absl::OkStatus();
 }
-
-}  // namespace
 
 absl::StatusOr<std::vector<int32_t>> ParseMilestones(absl::string_view text,
                                                      int32_t epochs) {
@@ -69,12 +66,7 @@ absl::StatusOr<std::vector<int32_t>> ParseMilestones(absl::string_view text,
 }
 
 absl::StatusOr<int64_t> ParseTaskId(absl::string_view text) {
-  int64_t id = 0;
-  if (!AllDigits(text) || !absl::SimpleAtoi(text, &id) || id < 1) {
-    return UsageError(absl::StrCat(
-        "expected a task ID (a whole number >= 1), got '", text, "'"));
-  }
-  return id;
+  return ParseWholeId(text, "task");
 }
 
 absl::StatusOr<hakd::v1::TaskState> ParseTaskState(absl::string_view text) {
@@ -88,48 +80,40 @@ absl::StatusOr<hakd::v1::TaskState> ParseTaskState(absl::string_view text) {
       "' (queued, running, succeeded, failed, cancelled)"));
 }
 
-absl::StatusOr<hakd::v1::SubmitTrainingRequest> TrainingRequestFromFlags(
-    const FlagValues& flags) {
-  hakd::v1::SubmitTrainingRequest request;
-  hakd::v1::TrainingSpec& spec = *request.mutable_spec();
-
-  // --network: exactly one spec file (the flag is repeatable for sweeps).
-  const std::vector<std::string> networks = flags.Strings("network");
-  if (networks.empty()) return UsageError("--network is required");
-  if (networks.size() > 1) {
-    return UsageError("--network given more than once (train one network)");
+absl::StatusOr<int64_t> ParseWholeId(absl::string_view text,
+                                     absl::string_view what) {
+  int64_t id = 0;
+  if (!AllDigits(text) || !absl::SimpleAtoi(text, &id) || id < 1) {
+    return UsageError(absl::StrCat(
+        "expected a ", what, " ID (a whole number >= 1), got '", text, "'"));
   }
-  absl::StatusOr<hakd::v1::NetworkSpec> network =
-      ReadNetworkSpecFile(networks[0]);
-  if (!network.ok()) return WithExitCode(network.status(), kExitUsage);
-  *spec.mutable_network() = *std::move(network);
+  return id;
+}
 
+absl::StatusOr<std::string> DatasetFromFlags(const FlagValues& flags) {
   std::optional<std::string> dataset = flags.String("dataset");
   if (!dataset.has_value()) return UsageError("--dataset is required");
   if (*dataset != "fashion-mnist" && *dataset != "cifar10") {
     return UsageError(absl::StrCat("--dataset: unknown dataset '", *dataset,
                                    "' (fashion-mnist, cifar10)"));
   }
-  spec.set_dataset(*dataset);
+  return *dataset;
+}
 
-  if (std::optional<std::string> name = flags.String("name")) {
-    if (name->size() > kMaxNameLength) {
-      return UsageError(absl::StrCat("--name: longer than ", kMaxNameLength,
-                                     " characters"));
-    }
-    spec.set_name(*name);
+absl::StatusOr<std::string> NameFromFlags(const FlagValues& flags) {
+  std::string name = flags.String("name").value_or("");
+  if (name.size() > kMaxNameLength) {
+    return UsageError(
+        absl::StrCat("--name: longer than ", kMaxNameLength, " characters"));
   }
+  return name;
+}
 
-  // ---- schedule ----
-  hakd::v1::Schedule& schedule = *spec.mutable_schedule();
-  if (absl::Status s = CheckAtMost(flags, "epochs", kMaxEpochs); !s.ok()) {
-    return s;
-  }
-  if (absl::Status s = CheckAtMost(flags, "batch-size", kMaxBatchSize);
-      !s.ok()) {
-    return s;
-  }
-  const int32_t epochs = flags.Int("epochs").value_or(kDefaultEpochs);
+absl::StatusOr<hakd::v1::Schedule> ScheduleFromFlags(const FlagValues& flags) {
+  hakd::v1::Schedule schedule;
+  HAKD_RETURN_IF_ERROR(CheckFlagAtMost(flags, "epochs", kMaxScheduleEpochs));
+  HAKD_RETURN_IF_ERROR(CheckFlagAtMost(flags, "batch-size", kMaxBatchSize));
+  const int32_t epochs = flags.Int("epochs").value_or(kDefaultScheduleEpochs);
   if (auto v = flags.Int("epochs")) schedule.set_epochs(*v);
   if (auto v = flags.Int("batch-size")) schedule.set_batch_size(*v);
   if (auto v = flags.Number("lr")) schedule.set_learning_rate(*v);
@@ -163,10 +147,9 @@ absl::StatusOr<hakd::v1::SubmitTrainingRequest> TrainingRequestFromFlags(
     }
   }
   if (std::optional<std::string> m = flags.String("milestones")) {
-    absl::StatusOr<std::vector<int32_t>> milestones =
-        ParseMilestones(*m, epochs);
-    if (!milestones.ok()) return milestones.status();
-    for (int32_t e : *milestones) schedule.add_step_milestones(e);
+    HAKD_ASSIGN_OR_RETURN(std::vector<int32_t> milestones,
+                          ParseMilestones(*m, epochs));
+    for (int32_t e : milestones) schedule.add_step_milestones(e);
   }
   if (auto v = flags.Number("gamma")) schedule.set_step_gamma(*v);
   if (auto v = flags.Int("warmup-epochs")) {
@@ -189,8 +172,48 @@ absl::StatusOr<hakd::v1::SubmitTrainingRequest> TrainingRequestFromFlags(
   if (auto v = flags.Int("train-limit")) schedule.set_train_limit(*v);
   if (auto v = flags.Int("test-limit")) schedule.set_test_limit(*v);
   if (flags.Has("mixed-precision")) schedule.set_mixed_precision(true);
+  return schedule;
+}
 
-  // ---- distillation ----
+absl::Status DistillationFromFlags(const FlagValues& flags,
+                                   hakd::v1::Distillation* d) {
+  if (auto v = flags.Number("temperature")) d->set_temperature(*v);
+  if (auto v = flags.Number("alpha")) {
+    if (*v == 0 || *v > 1) {
+      return UsageError(absl::StrCat(
+          "--alpha: expected a number over 0 and at most 1, got '",
+          *flags.String("alpha"), "'"));
+    }
+    d->set_alpha(*v);
+  }
+  if (flags.Has("beta") && flags.Has("no-attention")) {
+    return UsageError("--beta and --no-attention exclude each other");
+  }
+  if (auto v = flags.Number("beta")) d->set_beta(*v == 0 ? -1 : *v);
+  if (flags.Has("no-attention")) d->set_beta(-1);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<hakd::v1::SubmitTrainingRequest> TrainingRequestFromFlags(
+    const FlagValues& flags) {
+  hakd::v1::SubmitTrainingRequest request;
+  hakd::v1::TrainingSpec& spec = *request.mutable_spec();
+
+  // --network: exactly one spec file (the flag is repeatable for sweeps).
+  const std::vector<std::string> networks = flags.Strings("network");
+  if (networks.empty()) return UsageError("--network is required");
+  if (networks.size() > 1) {
+    return UsageError("--network given more than once (train one network)");
+  }
+  absl::StatusOr<hakd::v1::NetworkSpec> network =
+      ReadNetworkSpecFile(networks[0]);
+  if (!network.ok()) return WithExitCode(network.status(), kExitUsage);
+  *spec.mutable_network() = *std::move(network);
+
+  HAKD_ASSIGN_OR_RETURN(*spec.mutable_dataset(), DatasetFromFlags(flags));
+  HAKD_ASSIGN_OR_RETURN(*spec.mutable_name(), NameFromFlags(flags));
+  HAKD_ASSIGN_OR_RETURN(*spec.mutable_schedule(), ScheduleFromFlags(flags));
+
   std::optional<std::string> teacher = flags.String("teacher");
   if (!teacher.has_value()) {
     for (const char* name : kStudentFlags) {
@@ -204,26 +227,10 @@ absl::StatusOr<hakd::v1::SubmitTrainingRequest> TrainingRequestFromFlags(
     if (teacher->empty()) return UsageError("--teacher: empty artifact id");
     hakd::v1::Distillation& d = *spec.mutable_distillation();
     d.set_teacher_artifact_id(*teacher);
-    if (auto v = flags.Number("temperature")) d.set_temperature(*v);
-    if (auto v = flags.Number("alpha")) {
-      if (*v == 0 || *v > 1) {
-        return UsageError(absl::StrCat(
-            "--alpha: expected a number over 0 and at most 1, got '",
-            *flags.String("alpha"), "'"));
-      }
-      d.set_alpha(*v);
-    }
-    if (flags.Has("beta") && flags.Has("no-attention")) {
-      return UsageError("--beta and --no-attention exclude each other");
-    }
-    if (auto v = flags.Number("beta")) d.set_beta(*v == 0 ? -1 : *v);
-    if (flags.Has("no-attention")) d.set_beta(-1);
+    HAKD_RETURN_IF_ERROR(DistillationFromFlags(flags, &d));
   }
 
-  if (absl::Status s = CheckAtMost(flags, "max-attempts", kMaxAttempts);
-      !s.ok()) {
-    return s;
-  }
+  HAKD_RETURN_IF_ERROR(CheckFlagAtMost(flags, "max-attempts", kMaxAttempts));
   if (auto v = flags.Int("max-attempts")) request.set_max_attempts(*v);
   return request;
 }

@@ -6,6 +6,8 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -13,6 +15,12 @@
 #include "hakd/v1/training.pb.h"
 
 namespace hakd::cli {
+
+// Schedule limits and the epoch count the coordinator assumes when none is
+// given (what milestones and warm-up are checked against).
+inline constexpr int32_t kDefaultScheduleEpochs = 10;
+inline constexpr int32_t kMaxScheduleEpochs = 1000;
+inline constexpr int32_t kMaxBatchSize = 4096;
 
 // The request for --network FILE (read and validated like every network
 // spec), --dataset, --name, --teacher, the schedule flags, the distillation
@@ -29,12 +37,40 @@ namespace hakd::cli {
 absl::StatusOr<hakd::v1::SubmitTrainingRequest> TrainingRequestFromFlags(
     const FlagValues& flags);
 
+// The schedule flags (--epochs, --batch-size, --lr, --momentum,
+// --no-nesterov, --weight-decay, --schedule, --milestones, --gamma,
+// --warmup-epochs, --seed, --steps-per-epoch, --train-limit, --test-limit,
+// --mixed-precision), shared by `train submit` and `design submit`, with the
+// checks and wire encodings described above.
+absl::StatusOr<hakd::v1::Schedule> ScheduleFromFlags(const FlagValues& flags);
+
+// --temperature, --alpha, --beta and --no-attention into `d` (the teacher is
+// left alone); usage errors as above.
+absl::Status DistillationFromFlags(const FlagValues& flags,
+                                   hakd::v1::Distillation* d);
+
+// --dataset: required, fashion-mnist or cifar10.
+absl::StatusOr<std::string> DatasetFromFlags(const FlagValues& flags);
+
+// --name ("" when absent): at most 128 characters.
+absl::StatusOr<std::string> NameFromFlags(const FlagValues& flags);
+
+// A usage error "--NAME: at most MAX, got N" when the integer flag is above
+// `max`.
+absl::Status CheckFlagAtMost(const FlagValues& flags, absl::string_view name,
+                             int32_t max);
+
 // Parses "3,6,8": whole numbers >= 1, strictly increasing, each at most
 // `epochs`. Errors name --milestones.
 absl::StatusOr<std::vector<int32_t>> ParseMilestones(absl::string_view text,
                                                      int32_t epochs);
 
-// Parses a task id argument; a usage error unless it is a whole number >= 1.
+// Parses an id argument; unless it is a whole number >= 1, a usage error
+// "expected a WHAT ID (a whole number >= 1), got 'TEXT'".
+absl::StatusOr<int64_t> ParseWholeId(absl::string_view text,
+                                     absl::string_view what);
+
+// Parses a task id argument (ParseWholeId of a "task").
 absl::StatusOr<int64_t> ParseTaskId(absl::string_view text);
 
 // Parses a --state value ("queued" ... "cancelled"); a usage error naming

@@ -26,14 +26,16 @@ constexpr char kSpecHelp[] =
 
 constexpr char kTrailer[] =
     "D is a device's numeric id or its name; ID is a sweep id (sweep\n"
-    "commands) or a training task id (tasks commands); ARTIFACT is an\n"
-    "artifact id (art-...); FILE after --spec, --network and --units-of is\n"
-    "a network spec in JSON (see docs/network-spec.md).\n"
+    "commands) or a training task id (tasks commands); JOB is a design job\n"
+    "id; ARTIFACT is an artifact id (art-...); FILE after --spec, --network,\n"
+    "--units-of and --teacher-network is a network spec in JSON (see\n"
+    "docs/network-spec.md).\n"
     "\n"
     "Exit codes: 0 ok, 1 failure (or sweep cancelled, prediction\n"
-    "incomplete, training task failed or cancelled, artifact corrupt), 2\n"
-    "usage error, 3 coordinator unreachable, 4 token refused or role not\n"
-    "allowed, 5 device, sweep, task or artifact not found.\n";
+    "incomplete, training task or design job failed or cancelled, artifact\n"
+    "corrupt), 2 usage error, 3 coordinator unreachable, 4 token refused or\n"
+    "role not allowed, 5 device, sweep, task, design job or artifact not\n"
+    "found.\n";
 
 std::string FlagLabel(const FlagSpec& f) {
   std::string label = absl::StrCat("--", f.name);

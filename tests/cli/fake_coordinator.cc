@@ -11,7 +11,7 @@ using grpc::ServerContext;
 using grpc::Status;
 using grpc::StatusCode;
 
-Status FakeCoordinator::CheckToken(ServerContext* context) const {
+Status CheckBearerToken(ServerContext* context, const std::string& token) {
   const auto& metadata = context->client_metadata();
   auto it = metadata.find("authorization");
   if (it == metadata.end() ||
@@ -19,6 +19,10 @@ Status FakeCoordinator::CheckToken(ServerContext* context) const {
     return Status(StatusCode::UNAUTHENTICATED, "bad token");
   }
   return Status::OK;
+}
+
+Status FakeCoordinator::CheckToken(ServerContext* context) const {
+  return CheckBearerToken(context, token);
 }
 
 Status FakeCoordinator::FindDevice(const std::string& device,
@@ -215,13 +219,7 @@ Status FakeCoordinator::FitOverhead(ServerContext* context,
 }
 
 Status FakeTraining::CheckToken(ServerContext* context) const {
-  const auto& metadata = context->client_metadata();
-  auto it = metadata.find("authorization");
-  if (it == metadata.end() ||
-      std::string(it->second.data(), it->second.size()) != "Bearer " + token) {
-    return Status(StatusCode::UNAUTHENTICATED, "bad token");
-  }
-  return Status::OK;
+  return CheckBearerToken(context, token);
 }
 
 Status FakeTraining::FindTask(int64_t id, hakd::v1::TrainingTask* out) const {
@@ -322,6 +320,76 @@ Status FakeTraining::ListWorkers(ServerContext* context,
   return Status::OK;
 }
 
+Status FakeDesign::FindJob(int64_t id, hakd::v1::DesignJob* out) const {
+  if (id != job.job_id()) {
+    return Status(StatusCode::NOT_FOUND, "no design job " + std::to_string(id));
+  }
+  *out = job;
+  return Status::OK;
+}
+
+hakd::v1::SubmitDesignRequest FakeDesign::LastSubmit() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return last_submit_;
+}
+
+hakd::v1::ListDesignsRequest FakeDesign::LastList() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return last_list_;
+}
+
+Status FakeDesign::SubmitDesign(ServerContext* context,
+                                const hakd::v1::SubmitDesignRequest* request,
+                                hakd::v1::DesignJob* response) {
+  if (Status s = CheckBearerToken(context, token); !s.ok()) return s;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    last_submit_ = *request;
+  }
+  if (!submit_status.ok()) return submit_status;
+  *response = job;
+  *response->mutable_spec() = request->spec();
+  return Status::OK;
+}
+
+Status FakeDesign::GetDesign(ServerContext* context,
+                             const hakd::v1::GetDesignRequest* request,
+                             hakd::v1::DesignJob* response) {
+  if (Status s = CheckBearerToken(context, token); !s.ok()) return s;
+  return FindJob(request->job_id(), response);
+}
+
+Status FakeDesign::ListDesigns(ServerContext* context,
+                               const hakd::v1::ListDesignsRequest* request,
+                               hakd::v1::ListDesignsResponse* response) {
+  if (Status s = CheckBearerToken(context, token); !s.ok()) return s;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    last_list_ = *request;
+  }
+  for (const hakd::v1::DesignJob& j : jobs) *response->add_jobs() = j;
+  return Status::OK;
+}
+
+Status FakeDesign::WatchDesign(
+    ServerContext* context, const hakd::v1::GetDesignRequest* request,
+    grpc::ServerWriter<hakd::v1::DesignJob>* writer) {
+  if (Status s = CheckBearerToken(context, token); !s.ok()) return s;
+  hakd::v1::DesignJob found;
+  if (Status s = FindJob(request->job_id(), &found); !s.ok()) return s;
+  for (const hakd::v1::DesignJob& j : watch_updates) writer->Write(j);
+  return Status::OK;
+}
+
+Status FakeDesign::CancelDesign(ServerContext* context,
+                                const hakd::v1::GetDesignRequest* request,
+                                hakd::v1::DesignJob* response) {
+  if (Status s = CheckBearerToken(context, token); !s.ok()) return s;
+  if (Status s = FindJob(request->job_id(), response); !s.ok()) return s;
+  response->set_state(hakd::v1::DESIGN_CANCELLED);
+  return Status::OK;
+}
+
 FakeServer::FakeServer() {
   int port = 0;
   grpc::ServerBuilder builder;
@@ -329,6 +397,7 @@ FakeServer::FakeServer() {
                            &port);
   builder.RegisterService(&service_);
   builder.RegisterService(&training_);
+  builder.RegisterService(&design_);
   server_ = builder.BuildAndStart();
   address_ = "127.0.0.1:" + std::to_string(port);
 }

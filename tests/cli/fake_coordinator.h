@@ -1,4 +1,5 @@
-// An in-process LatencyService with canned answers, so hakdctl's commands can
+// An in-process LatencyService (and TrainingService, DesignService) with
+// canned answers, so hakdctl's commands can
 // be run whole (parsing, token, channel, output, exit code) without the real
 // coordinator. It checks the bearer token like the real one and records the
 // last request of each kind for the tests to inspect.
@@ -12,10 +13,16 @@
 #include <string>
 #include <vector>
 
+#include "hakd/v1/design.grpc.pb.h"
 #include "hakd/v1/latency_service.grpc.pb.h"
 #include "hakd/v1/training.grpc.pb.h"
 
 namespace hakd::cli::testing {
+
+// UNAUTHENTICATED unless the call carries "Bearer <token>", as the real
+// coordinator answers.
+grpc::Status CheckBearerToken(grpc::ServerContext* context,
+                              const std::string& token);
 
 // The canned service. Configure the public fields before calls are made.
 class FakeCoordinator final : public hakd::v1::LatencyService::Service {
@@ -154,20 +161,60 @@ class FakeTraining final : public hakd::v1::TrainingService::Service {
   hakd::v1::ListTrainingTasksRequest last_list_;
 };
 
-// Serves a FakeCoordinator and a FakeTraining on a free loopback port for
-// the test's lifetime.
+// The canned DesignService, served beside FakeCoordinator.
+class FakeDesign final : public hakd::v1::DesignService::Service {
+ public:
+  std::string token = "secret-token";
+  hakd::v1::DesignJob job;                         // Submit/Get/Cancel answer
+  std::vector<hakd::v1::DesignJob> jobs;           // ListDesigns answer
+  std::vector<hakd::v1::DesignJob> watch_updates;  // sent in order, then OK
+  grpc::Status submit_status;                      // e.g. NOT_FOUND device
+
+  // The last requests seen.
+  hakd::v1::SubmitDesignRequest LastSubmit();
+  hakd::v1::ListDesignsRequest LastList();
+
+  grpc::Status SubmitDesign(grpc::ServerContext* context,
+                            const hakd::v1::SubmitDesignRequest* request,
+                            hakd::v1::DesignJob* response) override;
+  grpc::Status GetDesign(grpc::ServerContext* context,
+                         const hakd::v1::GetDesignRequest* request,
+                         hakd::v1::DesignJob* response) override;
+  grpc::Status ListDesigns(grpc::ServerContext* context,
+                           const hakd::v1::ListDesignsRequest* request,
+                           hakd::v1::ListDesignsResponse* response) override;
+  grpc::Status WatchDesign(
+      grpc::ServerContext* context, const hakd::v1::GetDesignRequest* request,
+      grpc::ServerWriter<hakd::v1::DesignJob>* writer) override;
+  grpc::Status CancelDesign(grpc::ServerContext* context,
+                            const hakd::v1::GetDesignRequest* request,
+                            hakd::v1::DesignJob* response) override;
+
+ private:
+  // `job` when `id` is its id, else NOT_FOUND "no design job ID".
+  grpc::Status FindJob(int64_t id, hakd::v1::DesignJob* out) const;
+
+  std::mutex mu_;
+  hakd::v1::SubmitDesignRequest last_submit_;
+  hakd::v1::ListDesignsRequest last_list_;
+};
+
+// Serves a FakeCoordinator, a FakeTraining and a FakeDesign on a free
+// loopback port for the test's lifetime.
 class FakeServer {
  public:
   FakeServer();
   ~FakeServer();
   FakeCoordinator& service() { return service_; }
   FakeTraining& training() { return training_; }
+  FakeDesign& design() { return design_; }
   // "127.0.0.1:PORT".
   const std::string& address() const { return address_; }
 
  private:
   FakeCoordinator service_;
   FakeTraining training_;
+  FakeDesign design_;
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
 };
