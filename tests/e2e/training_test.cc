@@ -6,47 +6,16 @@
 
 #include <cstdint>
 #include <fstream>
-#include <random>
-#include <regex>
 #include <string>
 
 #include "common/artifact_file.h"
 #include "common/sha256.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/farm.h"
+#include "tests/e2e/test_data.h"
 
 namespace hakd::testing {
 namespace {
-
-void PutBe32(std::string* out, uint32_t v) {
-  for (int shift : {24, 16, 8, 0}) out->push_back(static_cast<char>((v >> shift) & 0xff));
-}
-
-// IDX files (uncompressed) of `n` 28x28 images whose class (0..9) sets a
-// bright horizontal band's row, with noise: learnable in a few epochs.
-void WriteIdx(const std::string& dir, const std::string& prefix, int n, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::string images, labels;
-  PutBe32(&images, 0x00000803);
-  PutBe32(&images, n);
-  PutBe32(&images, 28);
-  PutBe32(&images, 28);
-  PutBe32(&labels, 0x00000801);
-  PutBe32(&labels, n);
-  for (int i = 0; i < n; ++i) {
-    int label = static_cast<int>(rng() % 10);
-    labels.push_back(static_cast<char>(label));
-    for (int y = 0; y < 28; ++y) {
-      for (int x = 0; x < 28; ++x) {
-        int v = static_cast<int>(rng() % 60);
-        if (y >= 2 + 2 * label && y < 4 + 2 * label) v += 180;
-        images.push_back(static_cast<char>(v));
-      }
-    }
-  }
-  std::ofstream(dir + "/" + prefix + "-images-idx3-ubyte", std::ios::binary) << images;
-  std::ofstream(dir + "/" + prefix + "-labels-idx1-ubyte", std::ios::binary) << labels;
-}
 
 const char kTinyNetwork[] = R"({
   "name": "tiny-e2e",
@@ -59,13 +28,6 @@ const char kTinyNetwork[] = R"({
   ],
   "head": {"batchnorm_relu": true}
 })";
-
-std::string Field(const std::string& json, const std::string& key) {
-  std::smatch m;
-  std::regex re("\"" + key + "\"\\s*:\\s*\"?([^\",}]*)\"?");
-  if (std::regex_search(json, m, re)) return m[1];
-  return "";
-}
 
 TEST(TrainingTest, KilledWorkerIsReplacedAndResumesFromCheckpoint) {
   Farm farm;
@@ -81,7 +43,7 @@ TEST(TrainingTest, KilledWorkerIsReplacedAndResumesFromCheckpoint) {
                                    "--epochs", "5", "--batch-size", "32", "--lr", "0.05",
                                    "--json"});
   ASSERT_EQ(submit.exit_code, 0) << submit.out << submit.err;
-  const std::string task_id = Field(submit.out, "task_id");
+  const std::string task_id = JsonField(submit.out, "task_id");
   ASSERT_FALSE(task_id.empty()) << submit.out;
 
   const std::vector<std::string> data_flag = {"--fashion-mnist-dir", data};
@@ -106,14 +68,14 @@ TEST(TrainingTest, KilledWorkerIsReplacedAndResumesFromCheckpoint) {
   CommandResult show = farm.Ctl({"tasks", "show", task_id, "--json"}, "reader");
   ASSERT_EQ(show.exit_code, 0) << show.err;
   EXPECT_NE(show.out.find("TASK_SUCCEEDED"), std::string::npos) << show.out;
-  EXPECT_EQ(Field(show.out, "worker"), "w2") << show.out;
-  EXPECT_EQ(Field(show.out, "attempts"), "2") << show.out;
+  EXPECT_EQ(JsonField(show.out, "worker"), "w2") << show.out;
+  EXPECT_EQ(JsonField(show.out, "attempts"), "2") << show.out;
   // The second worker resumed rather than restarting.
   EXPECT_NE(second->Stderr().find("resumed after epoch"), std::string::npos) << second->Stderr();
   // Five epochs of history, each once, however many workers trained them.
   EXPECT_EQ(farm.SqlInt("SELECT COUNT(*) FROM task_epochs WHERE task_id = " + task_id), 5);
 
-  const std::string model_id = Field(show.out, "model_artifact_id");
+  const std::string model_id = JsonField(show.out, "model_artifact_id");
   ASSERT_FALSE(model_id.empty()) << show.out;
   const std::string path = farm.dir() + "/model.hakd";
   CommandResult get = farm.Ctl({"artifact", "get", model_id, "-o", path}, "reader");

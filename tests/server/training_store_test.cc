@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "common/network/network_builders.h"
 #include "gtest/gtest.h"
 #include "server/latency_store.h"
 #include "server/schema.h"
@@ -128,6 +129,73 @@ TEST_F(TrainingStoreTest, LeaseHandsOutOldestFirstAndProgressRenews) {
   ASSERT_TRUE(held.ok()) << held.status();
   EXPECT_EQ(held->task_id, a);
   EXPECT_EQ(held->worker, "w1");
+}
+
+TEST_F(TrainingStoreTest, SaliencyAndPruneTasksCompleteWithTheirResults) {
+  // A trained model to start from.
+  Submit("teacher");
+  LeaseGrant t = Lease("w1", 20);
+  auto model = Commit(t.lease_id, "model", 21);
+  ASSERT_TRUE(model.ok()) << model.status();
+  ASSERT_TRUE(store_->Complete(t.lease_id, model->record.artifact_id, 22).ok());
+  const std::string teacher = model->record.artifact_id;
+
+  hakd::v1::TrainingSpec missing = Spec("s");
+  missing.set_init_artifact_id("art-000000000000-9");
+  EXPECT_EQ(store_->Submit(missing, 0, 23).status().code(),
+            absl::StatusCode::kNotFound);
+
+  hakd::v1::TrainingSpec saliency = Spec("saliency");
+  saliency.set_kind(hakd::v1::TASK_KIND_SALIENCY);
+  saliency.set_init_artifact_id(teacher);
+  ASSERT_TRUE(store_->Submit(saliency, 0, 24).ok());
+  LeaseGrant s = Lease("w1", 25);
+  hakd::v1::CompleteTaskRequest done;
+  done.set_lease_id(s.lease_id);
+  // Without its saliency, or with a model, the completion is refused and
+  // the task keeps running.
+  EXPECT_EQ(store_->Complete(done, 26).code(), absl::StatusCode::kInvalidArgument);
+  hakd::v1::BlockSaliency* b = done.add_saliency();
+  b->set_stage(0);
+  b->add_channels(0.5);
+  b->add_channels(-1);
+  auto st = store_->Complete(done, 26);
+  EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(st.message().find("saliency[0].channels"), std::string::npos) << st;
+  b->set_channels(1, 0.25);
+  done.set_model_artifact_id(teacher);
+  EXPECT_EQ(store_->Complete(done, 26).code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Get(s.task.task_id()).state(), hakd::v1::TASK_RUNNING);
+  done.clear_model_artifact_id();
+  ASSERT_TRUE(store_->Complete(done, 27).ok());
+  TrainingTask got = Get(s.task.task_id());
+  EXPECT_EQ(got.state(), hakd::v1::TASK_SUCCEEDED);
+  ASSERT_EQ(got.saliency_size(), 1);
+  EXPECT_EQ(got.saliency(0).channels(1), 0.25);
+
+  hakd::v1::TrainingSpec prune = Spec("prune");
+  prune.set_kind(hakd::v1::TASK_KIND_FISHER_PRUNE);
+  prune.set_init_artifact_id(teacher);
+  ASSERT_TRUE(store_->Submit(prune, 0, 28).ok());
+  LeaseGrant p = Lease("w1", 29);
+  auto pruned = store_->CommitArtifact(
+      p.lease_id, "model", 10, std::string(64, 'c'), 30,
+      [](const std::string&, const std::string&) { return absl::OkStatus(); });
+  ASSERT_TRUE(pruned.ok()) << pruned.status();
+  hakd::v1::CompleteTaskRequest pdone;
+  pdone.set_lease_id(p.lease_id);
+  pdone.set_model_artifact_id(pruned->record.artifact_id);
+  EXPECT_EQ(store_->Complete(pdone, 31).code(), absl::StatusCode::kInvalidArgument);
+  pdone.mutable_result_network()->set_num_classes(10);  // not a valid network
+  EXPECT_EQ(store_->Complete(pdone, 31).code(), absl::StatusCode::kInvalidArgument);
+  *pdone.mutable_result_network() =
+      *WideResNet(10, 1, FashionMnistInput(), 10);
+  pdone.set_nonzero_params(1234);
+  ASSERT_TRUE(store_->Complete(pdone, 32).ok());
+  got = Get(p.task.task_id());
+  EXPECT_EQ(got.result_network().stages_size(), 3);
+  EXPECT_EQ(got.nonzero_params(), 1234);
+  EXPECT_EQ(got.model_artifact_id(), pruned->record.artifact_id);
 }
 
 TEST_F(TrainingStoreTest, UnregisteredWorkerCannotLease) {
@@ -474,9 +542,38 @@ TEST(SchemaMigrationV5Test, VersionFourDatabaseGainsTrainingTables) {
   EXPECT_TRUE((*store)->Submit(Spec("a"), 0, 1).ok());
   auto db = SqliteDb::Open(path, SQLITE_OPEN_READONLY, 1000);
   ASSERT_TRUE(db.ok());
-  EXPECT_EQ((*db)->QueryInt("PRAGMA user_version").value_or(-1), 5);
+  EXPECT_EQ((*db)->QueryInt("PRAGMA user_version").value_or(-1), kSchemaVersion);
   EXPECT_EQ((*db)->QueryInt("SELECT COUNT(*) FROM devices").value_or(-1), 1);
   EXPECT_EQ((*db)->QueryInt("SELECT COUNT(*) FROM training_tasks").value_or(-1), 1);
+}
+
+TEST(SchemaMigrationV6Test, VersionFiveTasksKeepTheirRowsAndGainResults) {
+  const std::string path = hakd::testing::MakeTempDir() + "/v5.db";
+  {
+    auto db = SqliteDb::Open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, 1000);
+    ASSERT_TRUE(db.ok()) << db.status();
+    ASSERT_TRUE(MigrateSchema(db->get(), 5).ok());
+    ASSERT_TRUE((*db)
+                    ->Exec("INSERT INTO training_tasks(id, spec, state, max_attempts, "
+                           "created_ms) VALUES(3, x'', 1, 3, 10)")
+                    .ok());
+  }
+  TrainingStoreOptions options;
+  options.path = path;
+  options.synchronous_full = false;
+  auto store = TrainingStore::Open(options);
+  ASSERT_TRUE(store.ok()) << store.status();
+  auto task = (*store)->GetTask(3);
+  ASSERT_TRUE(task.ok()) << task.status();
+  EXPECT_EQ(task->state(), hakd::v1::TASK_QUEUED);
+  EXPECT_EQ(task->saliency_size(), 0);
+  auto db = SqliteDb::Open(path, SQLITE_OPEN_READONLY, 1000);
+  ASSERT_TRUE(db.ok());
+  EXPECT_EQ((*db)->QueryInt("PRAGMA user_version").value_or(-1), 6);
+  EXPECT_EQ((*db)->QueryInt("SELECT COUNT(*) FROM design_jobs").value_or(-1), 0);
+  EXPECT_EQ((*db)->QueryInt("SELECT COUNT(*) FROM training_tasks WHERE result IS NULL")
+                .value_or(-1),
+            1);
 }
 
 }  // namespace
