@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
@@ -138,6 +140,230 @@ absl::Status ValidateDistillation(const hakd::v1::Distillation& d,
                             absl::StrCat(p, ".teacher_artifact_id"));
 }
 
+// Join of a path prefix and a field name.
+std::string Path(absl::string_view prefix, absl::string_view field) {
+  return absl::StrCat(prefix, prefix.empty() ? "" : ".", field);
+}
+
+const char* KindName(hakd::v1::TaskKind kind) {
+  switch (kind) {
+    case hakd::v1::TASK_KIND_SALIENCY:
+      return "SALIENCY";
+    case hakd::v1::TASK_KIND_FISHER_PRUNE:
+      return "FISHER_PRUNE";
+    default:
+      return "TRAIN";
+  }
+}
+
+// The width a residual block's saliency and pruning are about: the channels
+// between its convolutions (the narrow ones of a bottleneck).
+int InnerWidth(const hakd::v1::ResidualBlock& r) {
+  const hakd::v1::CheapConv::Type type = r.cheap().type();
+  if ((type == hakd::v1::CheapConv::TYPE_BOTTLENECK ||
+       type == hakd::v1::CheapConv::TYPE_BOTTLENECK_GROUPED) &&
+      r.cheap().bottleneck() > 0) {
+    return r.out_channels() / r.cheap().bottleneck();
+  }
+  return r.mid_channels() != 0 ? r.mid_channels() : r.out_channels();
+}
+
+// The residual block at (stage, block), or null when there is none.
+const hakd::v1::ResidualBlock* ResidualAt(const hakd::v1::NetworkSpec& net,
+                                          int stage, int block) {
+  if (stage < 0 || stage >= net.stages_size()) return nullptr;
+  if (block < 0 || block >= net.stages(stage).blocks_size()) return nullptr;
+  const hakd::v1::Block& b = net.stages(stage).blocks(block);
+  return b.has_residual() ? &b.residual() : nullptr;
+}
+
+// Convolution and linear weights (no biases, no BatchNorm): what magnitude
+// pruning ranks. The worker counts the same tensors (every parameter of two
+// or more dimensions).
+int64_t PrunableWeights(const NetworkAnalysis& analysis) {
+  int64_t count = 0;
+  for (const NetworkLayer& layer : analysis.layers) {
+    if (layer.layer.kind() == hakd::v1::LAYER_KIND_CONV2D) {
+      count += layer.params;
+    } else if (layer.layer.kind() == hakd::v1::LAYER_KIND_LINEAR) {
+      count += layer.params - layer.layer.out_channels();  // minus the bias
+    }
+  }
+  return count;
+}
+
+// One latency table of a Fisher-pruning task against the network; `p` is
+// its path ("spec.fisher.tables[0]"). Whether the budget is reachable is the
+// worker's to say (FAILED_PRECONDITION before any training): a design job
+// submits tables it built itself and handles a failed task, not a refusal.
+absl::Status ValidateLatencyTable(const hakd::v1::LatencyTable& t,
+                                  const hakd::v1::NetworkSpec& net,
+                                  absl::string_view p) {
+  if (t.device().size() > kMaxTextLength || !IsPrintable(t.device())) {
+    return Invalid(p, "device",
+                   absl::StrCat("must be printable and at most ",
+                                kMaxTextLength, " bytes"));
+  }
+  if (!std::isfinite(t.budget_us()) || t.budget_us() <= 0) {
+    return Invalid(p, "budget_us", absl::StrCat(t.budget_us(), " must be > 0"));
+  }
+  if (!std::isfinite(t.fixed_us()) || t.fixed_us() < 0) {
+    return Invalid(p, "fixed_us",
+                   absl::StrCat(t.fixed_us(), " must be a number >= 0"));
+  }
+  std::vector<std::pair<int, int>> seen;
+  for (int i = 0; i < t.blocks_size(); ++i) {
+    const hakd::v1::BlockLatencyCurve& c = t.blocks(i);
+    const std::string f = absl::StrCat(p, ".blocks[", i, "]");
+    const std::string block =
+        absl::StrCat("stages[", c.stage(), "].blocks[", c.block(), "]");
+    const hakd::v1::ResidualBlock* r = ResidualAt(net, c.stage(), c.block());
+    if (r == nullptr) {
+      return Invalid(f, "stage", absl::StrCat(block, " is not a residual block of spec.network"));
+    }
+    if (std::find(seen.begin(), seen.end(), std::make_pair(c.stage(), c.block())) != seen.end()) {
+      return Invalid(f, "stage", absl::StrCat(block, " has a curve already"));
+    }
+    seen.emplace_back(c.stage(), c.block());
+    const int width = InnerWidth(*r);
+    if (c.us_by_width_size() != width) {
+      return Invalid(f, "us_by_width",
+                     absl::StrCat("has ", c.us_by_width_size(), " values, block ",
+                                  block, " has inner width ", width));
+    }
+    for (int w = 0; w < width; ++w) {
+      const double v = c.us_by_width(w);
+      if (!std::isfinite(v) || v < 0) {
+        return Invalid(f, absl::StrCat("us_by_width[", w, "]"),
+                       absl::StrCat(v, " must be a number >= 0"));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+// The fisher field of a FISHER_PRUNE task.
+absl::Status ValidateFisher(const hakd::v1::FisherPruneSpec& f,
+                            const hakd::v1::NetworkSpec& net,
+                            absl::string_view p) {
+  if (f.steps_between_prunes() < 0 || f.steps_between_prunes() > 100000) {
+    return Invalid(p, "steps_between_prunes",
+                   absl::StrCat(f.steps_between_prunes(),
+                                " is not in [1, 100000] (0: default 10)"));
+  }
+  if (f.channels_per_prune() < 0 || f.channels_per_prune() > 1024) {
+    return Invalid(p, "channels_per_prune",
+                   absl::StrCat(f.channels_per_prune(),
+                                " is not in [1, 1024] (0: default 1)"));
+  }
+  if (f.min_width() < 0 || f.min_width() > 65536) {
+    return Invalid(p, "min_width",
+                   absl::StrCat(f.min_width(),
+                                " is not in [1, 65536] (0: default 1)"));
+  }
+  if (f.tables_size() == 0) {
+    return Invalid(p, "tables", "a pruning task needs at least one latency table");
+  }
+  for (int i = 0; i < f.tables_size(); ++i) {
+    if (absl::Status st = ValidateLatencyTable(
+            f.tables(i), net, absl::StrCat(p, ".tables[", i, "]"));
+        !st.ok()) {
+      return st;
+    }
+  }
+  return absl::OkStatus();
+}
+
+// What depends on the task kind: the initial model, magnitude pruning,
+// saliency and Fisher pruning. `field` prefixes every path ("spec").
+absl::Status ValidateTaskKind(const hakd::v1::TrainingSpec& spec,
+                              const NetworkAnalysis& analysis,
+                              absl::string_view field) {
+  const hakd::v1::TaskKind kind = spec.kind();
+  if (!hakd::v1::TaskKind_IsValid(kind)) {
+    return Invalid(field, "kind",
+                   absl::StrCat(static_cast<int>(kind),
+                                " is not TRAIN (0), SALIENCY (1) or FISHER_PRUNE (2)"));
+  }
+  const char* name = KindName(kind);
+  const bool analyses = kind != hakd::v1::TASK_KIND_TRAIN;
+  if (!spec.init_artifact_id().empty()) {
+    if (absl::Status st = ValidateArtifactId(spec.init_artifact_id(),
+                                             Path(field, "init_artifact_id"));
+        !st.ok()) {
+      return st;
+    }
+  } else if (analyses) {
+    return Invalid(field, "init_artifact_id",
+                   absl::StrCat("required: a ", name, " task starts from a trained model"));
+  }
+  if (analyses && !spec.distillation().teacher_artifact_id().empty()) {
+    return Invalid(Path(field, "distillation"), "teacher_artifact_id",
+                   absl::StrCat("a ", name, " task takes no teacher (",
+                                kind == hakd::v1::TASK_KIND_FISHER_PRUNE
+                                    ? "it fine-tunes with plain cross-entropy"
+                                    : "it trains nothing",
+                                ")"));
+  }
+  if (spec.keep_weights() < 0) {
+    return Invalid(field, "keep_weights", "must not be negative (0: off)");
+  }
+  if (spec.keep_weights() > 0) {
+    if (analyses) {
+      return Invalid(field, "keep_weights",
+                     absl::StrCat("magnitude pruning is for TRAIN tasks, not ", name));
+    }
+    if (spec.init_artifact_id().empty()) {
+      return Invalid(field, "keep_weights",
+                     "needs init_artifact_id (the trained model to prune)");
+    }
+    const int64_t weights = PrunableWeights(analysis);
+    if (spec.keep_weights() > weights) {
+      return Invalid(field, "keep_weights",
+                     absl::StrCat(spec.keep_weights(), " is more than the ", weights,
+                                  " convolution and linear weights of spec.network"));
+    }
+  }
+  if (spec.saliency_examples() != 0) {
+    if (kind != hakd::v1::TASK_KIND_SALIENCY) {
+      return Invalid(field, "saliency_examples",
+                     absl::StrCat("only for SALIENCY tasks, not ", name));
+    }
+    if (spec.saliency_examples() < 0 || spec.saliency_examples() > 10000000) {
+      return Invalid(field, "saliency_examples",
+                     absl::StrCat(spec.saliency_examples(),
+                                  " is not in [1, 10000000] (0: default 1024)"));
+    }
+  }
+  if (spec.has_fisher() && kind != hakd::v1::TASK_KIND_FISHER_PRUNE) {
+    return Invalid(field, "fisher", absl::StrCat("only for FISHER_PRUNE tasks, not ", name));
+  }
+  if (!analyses) return absl::OkStatus();
+  const hakd::v1::NetworkSpec& net = spec.network();
+  bool residual = false;
+  for (int s = 0; s < net.stages_size(); ++s) {
+    for (int b = 0; b < net.stages(s).blocks_size(); ++b) {
+      const hakd::v1::Block& block = net.stages(s).blocks(b);
+      if (!block.has_residual()) continue;
+      residual = true;
+      if (kind == hakd::v1::TASK_KIND_FISHER_PRUNE &&
+          block.residual().cheap().type() != hakd::v1::CheapConv::TYPE_STANDARD) {
+        return Invalid(Path(field, "network"),
+                       absl::StrCat("stages[", s, "].blocks[", b, "].residual.cheap"),
+                       "Fisher pruning removes mid channels of standard residual "
+                       "blocks only");
+      }
+    }
+  }
+  if (!residual) {
+    return Invalid(field, "network",
+                   absl::StrCat("has no residual block; a ", name,
+                                " task works on residual blocks' mid channels"));
+  }
+  if (kind != hakd::v1::TASK_KIND_FISHER_PRUNE) return absl::OkStatus();
+  return ValidateFisher(spec.fisher(), net, Path(field, "fisher"));
+}
+
 }  // namespace
 
 absl::Status ValidateTrainingSpec(const hakd::v1::TrainingSpec& spec,
@@ -158,8 +384,10 @@ absl::Status ValidateTrainingSpec(const hakd::v1::TrainingSpec& spec,
   }
   const std::string net = absl::StrCat(field, field.empty() ? "" : ".", "network");
   if (!spec.has_network()) return Invalid(field, "network", "required");
-  if (absl::Status st = ValidateNetworkSpec(spec.network()); !st.ok()) {
-    return absl::Status(st.code(), absl::StrCat(net, ".", st.message()));
+  absl::StatusOr<NetworkAnalysis> analysis = AnalyzeNetwork(spec.network());
+  if (!analysis.ok()) {
+    return absl::Status(analysis.status().code(),
+                        absl::StrCat(net, ".", analysis.status().message()));
   }
   const hakd::v1::InputShape& in = spec.network().input();
   if (in.channels() != shape.channels || in.height() != shape.size ||
@@ -181,9 +409,13 @@ absl::Status ValidateTrainingSpec(const hakd::v1::TrainingSpec& spec,
       !st.ok()) {
     return st;
   }
-  return ValidateDistillation(
-      spec.distillation(),
-      absl::StrCat(field, field.empty() ? "" : ".", "distillation"));
+  if (absl::Status st = ValidateDistillation(
+          spec.distillation(),
+          absl::StrCat(field, field.empty() ? "" : ".", "distillation"));
+      !st.ok()) {
+    return st;
+  }
+  return ValidateTaskKind(spec, *analysis, field);
 }
 
 absl::Status ValidateSubmitTraining(
@@ -327,10 +559,12 @@ absl::Status ValidateProgress(const hakd::v1::TrainingProgress& p,
     }
   }
   if (!p.phase().empty() && p.phase() != "train" && p.phase() != "eval" &&
-      p.phase() != "upload") {
+      p.phase() != "upload" && p.phase() != "saliency" &&
+      p.phase() != "prune") {
     return Invalid(field, "phase",
                    absl::StrCat("'", absl::CHexEscape(p.phase()),
-                                "' is not one of train, eval, upload"));
+                                "' is not one of train, eval, upload, "
+                                "saliency, prune"));
   }
   return absl::OkStatus();
 }

@@ -23,7 +23,14 @@ inline constexpr int kMaxMaxAttempts = 20;
 // The largest artifact accepted: 2 GiB.
 inline constexpr int64_t kMaxArtifactBytes = int64_t{2} << 30;
 
-// Checks a TrainingSpec; `field` prefixes every path ("spec").
+// Checks a TrainingSpec; `field` prefixes every path ("spec"). Besides the
+// network, dataset, schedule and distillation it checks what the task kind
+// needs: SALIENCY and FISHER_PRUNE start from init_artifact_id and take no
+// teacher; keep_weights (TRAIN only) needs init_artifact_id and at most the
+// network's convolution and linear weights; FISHER_PRUNE needs standard
+// residual blocks and latency tables whose curves fit the network (whether
+// a budget is reachable is the worker's to find out). Whether
+// init_artifact_id exists is the store's question, as for the teacher.
 absl::Status ValidateTrainingSpec(const hakd::v1::TrainingSpec& spec,
                                   absl::string_view field);
 
@@ -52,8 +59,8 @@ absl::Status ValidateSha256Hex(absl::string_view sha256,
 absl::Status ValidateArtifactId(absl::string_view artifact_id,
                                 absl::string_view field);
 
-// Checks a progress report: counts not negative, phase "", "train", "eval"
-// or "upload", no NaN.
+// Checks a progress report: counts not negative, phase "", "train", "eval",
+// "upload", "saliency" or "prune", no NaN.
 absl::Status ValidateProgress(const hakd::v1::TrainingProgress& progress,
                               absl::string_view field);
 

@@ -8,6 +8,7 @@
 #define HAKD_WORKER_FISHER_SALIENCY_H_
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -31,14 +32,17 @@ struct SaliencyOptions {
   int64_t examples = 1024;
   // Batch-preparing threads. Default 2.
   int loader_threads = 2;
+  // After every batch with the examples done and the examples in all;
+  // returning false cancels (CANCELLED). Default none.
+  std::function<bool(int64_t done, int64_t total)> on_batch;
 };
 
 // Runs `network` in eval mode (BatchNorm on its running statistics, so that
 // every example's gradient is its own) over `data` without augmentation,
 // with the cross-entropy loss summed over examples, and returns every
 // residual block's saliency in network order. The weights are not changed.
-// Errors: INVALID_ARGUMENT (no residual block, empty data), INTERNAL for
-// LibTorch failures. Never throws.
+// Errors: INVALID_ARGUMENT (no residual block, empty data), CANCELLED when
+// on_batch said stop, INTERNAL for LibTorch failures. Never throws.
 absl::StatusOr<std::vector<BlockSaliency>> ComputeFisherSaliency(
     TorchNetwork* network, const Dataset& data,
     const SaliencyOptions& options = SaliencyOptions());

@@ -157,6 +157,10 @@ class Trainer::Impl {
     optimizer_.zero_grad();
     loss.backward();
     optimizer_.step();
+    if (!masks_.empty()) {
+      torch::NoGradGuard no_grad;
+      for (auto& [weight, mask] : masks_) weight.mul_(mask);
+    }
     int64_t correct = out.logits.argmax(1).eq(y).sum().item<int64_t>();
     return {loss.item<double>(), correct};
   }
@@ -241,8 +245,22 @@ class Trainer::Impl {
     }
   }
 
+  // The mask of keep_zero_weights, from the weights as they are now.
+  void BuildMasks() {
+    masks_.clear();
+    if (!config_.keep_zero_weights) return;
+    for (torch::Tensor& p : student_->parameters()) {
+      if (p.dim() >= 2) masks_.emplace_back(p, p.detach().ne(0).to(p.scalar_type()));
+    }
+  }
+
   absl::StatusOr<std::vector<EpochResult>> Run(const TrainerCallbacks& cb) {
     std::vector<EpochResult> results;
+    try {
+      BuildMasks();
+    } catch (const std::exception& e) {
+      return FromException(e, "building the weight masks");
+    }
     const int64_t steps = StepsPerEpoch();
     if (teacher_ != nullptr) teacher_->eval();
     for (int epoch = next_epoch_; epoch < config_.epochs; ++epoch) {
@@ -322,6 +340,7 @@ class Trainer::Impl {
 
   absl::StatusOr<double> TrainSteps(int64_t steps, double* images_per_second) {
     try {
+      BuildMasks();
       student_->train();
       if (teacher_ != nullptr) teacher_->eval();
       LoaderOptions lo;
@@ -349,6 +368,8 @@ class Trainer::Impl {
 
  private:
   bool channels_last_ = false;
+  // keep_zero_weights: (weight, 0/1 mask) pairs, built when a run starts.
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> masks_;
   std::shared_ptr<NetworkModuleImpl> student_;
   std::shared_ptr<NetworkModuleImpl> teacher_;
   const Dataset* train_;

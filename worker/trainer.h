@@ -41,6 +41,11 @@ struct TrainerConfig {
   double temperature = 4;           // default 4
   double alpha = 0.9;               // default 0.9; 0: no KD term
   double beta = 1000;               // default 1000; < 0: no attention term
+  // Magnitude pruning: the convolution and linear weights that are zero
+  // when Run starts (after Resume, so a resumed run rebuilds the same mask
+  // from the checkpoint) stay zero, re-masked after every optimiser step so
+  // that momentum and weight decay cannot revive them. Default false.
+  bool keep_zero_weights = false;
   // Data loading threads. Default 2.
   int loader_threads = 2;
   // Test batch size. Default 256.
@@ -60,6 +65,9 @@ struct StepProgress {
   double loss = 0;          // running mean over the epoch
   double accuracy = 0;      // running training accuracy
   double images_per_second = 0;
+  // What the job is doing: "train", or "saliency" / "prune" for the
+  // analysis tasks, which reuse this report (training_job.h).
+  std::string phase = "train";
 };
 
 // One finished epoch.

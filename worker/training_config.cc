@@ -1,5 +1,7 @@
 #include "worker/training_config.h"
 
+#include <cmath>
+
 #include "absl/strings/str_cat.h"
 #include "common/network/network_analysis.h"
 
@@ -63,6 +65,57 @@ absl::StatusOr<TrainerConfig> ToTrainerConfig(const hakd::v1::TrainingSpec& spec
   if (d.alpha() > 0) c.alpha = d.alpha();
   if (d.beta() != 0) c.beta = d.beta();
   return c;
+}
+
+absl::StatusOr<SaliencyOptions> ToSaliencyOptions(const hakd::v1::TrainingSpec& spec,
+                                                  const TrainerConfig& config) {
+  if (spec.saliency_examples() < 0 || spec.saliency_examples() > 10000000) {
+    return Bad("saliency_examples", absl::StrCat(spec.saliency_examples(), " outside 1..10000000"));
+  }
+  SaliencyOptions o;
+  o.batch_size = config.batch_size;
+  o.examples = spec.saliency_examples() > 0 ? spec.saliency_examples() : 1024;
+  o.loader_threads = config.loader_threads;
+  return o;
+}
+
+absl::StatusOr<FisherPruneOptions> ToFisherPruneOptions(const hakd::v1::TrainingSpec& spec,
+                                                        const TrainerConfig& config) {
+  const hakd::v1::FisherPruneSpec& f = spec.fisher();
+  if (f.steps_between_prunes() < 0 || f.steps_between_prunes() > 100000) {
+    return Bad("fisher.steps_between_prunes", absl::StrCat(f.steps_between_prunes(), " outside 1..100000"));
+  }
+  if (f.channels_per_prune() < 0 || f.channels_per_prune() > 1024) {
+    return Bad("fisher.channels_per_prune", absl::StrCat(f.channels_per_prune(), " outside 1..1024"));
+  }
+  if (f.min_width() < 0) return Bad("fisher.min_width", "negative");
+  if (f.tables_size() == 0) return Bad("fisher.tables", "at least one latency table");
+  FisherPruneOptions o;
+  for (int i = 0; i < f.tables_size(); ++i) {
+    const hakd::v1::LatencyTable& t = f.tables(i);
+    if (!(t.budget_us() > 0) || !std::isfinite(t.budget_us())) {
+      return Bad(absl::StrCat("fisher.tables[", i, "].budget_us"), absl::StrCat(t.budget_us(), " must be > 0"));
+    }
+    LatencyBudget table;
+    table.device = t.device();
+    table.budget_us = t.budget_us();
+    table.fixed_us = t.fixed_us();
+    for (const hakd::v1::BlockLatencyCurve& c : t.blocks()) {
+      table.blocks.push_back(BlockLatency{c.stage(), c.block(), {c.us_by_width().begin(), c.us_by_width().end()}});
+    }
+    o.tables.push_back(std::move(table));
+  }
+  if (f.steps_between_prunes() > 0) o.steps_between_prunes = f.steps_between_prunes();
+  if (f.channels_per_prune() > 0) o.channels_per_prune = f.channels_per_prune();
+  if (f.min_width() > 0) o.min_width = f.min_width();
+  o.batch_size = config.batch_size;
+  o.learning_rate = config.learning_rate;
+  o.momentum = config.momentum;
+  o.nesterov = config.nesterov;
+  o.weight_decay = config.weight_decay;
+  o.seed = config.seed;
+  o.loader_threads = config.loader_threads;
+  return o;
 }
 
 absl::Status CheckNetworkFitsDataset(const hakd::v1::NetworkSpec& network,

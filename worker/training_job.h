@@ -1,15 +1,20 @@
-// One training task from start (or its last checkpoint) to the model
-// artifact: loads data, builds the student (and the teacher from its
-// artifact), trains and hands every epoch's checkpoint to the caller.
-// Knows nothing of gRPC: the worker supplies the artifact fetcher and the
-// callbacks, so tests and benchmarks can run jobs directly.
+// One task from start (or its last checkpoint) to its result. TRAIN: loads
+// data, builds the student (from init_artifact_id's weights, magnitude-
+// pruned when keep_weights is set, and the teacher from its artifact),
+// trains and hands every epoch's checkpoint to the caller. SALIENCY and
+// FISHER_PRUNE (analysis_jobs.h) start from init_artifact_id and keep no
+// checkpoint: a retry starts them over. Knows nothing of gRPC: the worker
+// supplies the artifact fetcher and the callbacks, so tests and benchmarks
+// can run jobs directly.
 #ifndef HAKD_WORKER_TRAINING_JOB_H_
 #define HAKD_WORKER_TRAINING_JOB_H_
 
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "hakd/v1/training.pb.h"
@@ -29,6 +34,10 @@ class DatasetCache {
   // The split, loaded on first use. Not thread-safe.
   absl::StatusOr<const Dataset*> Get(const std::string& name, Split split);
 
+  // Makes Get return `dataset` for (name, split) without reading files:
+  // for tests and benchmarks on synthetic data.
+  void Add(const std::string& name, Split split, Dataset dataset);
+
  private:
   std::string fashion_mnist_dir_;
   std::string cifar10_dir_;
@@ -44,7 +53,7 @@ struct JobContext {
   // Returns the bytes of an artifact (the teacher model, the checkpoint).
   std::function<absl::StatusOr<std::string>(const std::string& artifact_id)>
       fetch_artifact;
-  // Progress; returning false cancels.
+  // Progress (its phase says of what); returning false cancels.
   std::function<bool(const StepProgress&)> on_step;
   // A finished epoch and the checkpoint artifact's bytes (artifact_file.h);
   // an error stops the job.
@@ -54,16 +63,27 @@ struct JobContext {
   std::function<void(int next_epoch)> on_resume;
 };
 
-// The result of a job: the model artifact's bytes and every epoch trained.
+// The result of a job: what CompleteTask reports.
 struct JobResult {
+  // The model artifact's bytes; empty for SALIENCY, which makes no model.
   std::string model_artifact;
-  std::vector<EpochResult> epochs;
-  int resumed_from_epoch = 0;  // 0: started fresh
+  std::vector<EpochResult> epochs;  // TRAIN: every epoch trained
+  int resumed_from_epoch = 0;       // 0: started fresh
+  // SALIENCY: every residual block's mid-channel saliency.
+  std::vector<hakd::v1::BlockSaliency> saliency;
+  // FISHER_PRUNE: the pruned network (the model artifact's spec).
+  std::optional<hakd::v1::NetworkSpec> result_network;
+  int channels_removed = 0;         // FISHER_PRUNE
+  // TRAIN with keep_weights: nonzero parameters of the trained model (every
+  // parameter, BatchNorm and biases included; not running statistics).
+  int64_t nonzero_params = 0;
 };
 
-// Runs `task` (its checkpoint_artifact_id, when set, is resumed). Errors:
-// INVALID_ARGUMENT / FAILED_PRECONDITION / NOT_FOUND mean retrying cannot
-// help (bad spec, missing data); CANCELLED when on_step said stop.
+// Runs `task` as its kind says (its checkpoint_artifact_id, when set, is
+// resumed by TRAIN). Errors: INVALID_ARGUMENT / FAILED_PRECONDITION /
+// NOT_FOUND mean retrying cannot help (bad spec, weights that do not fit
+// the network, an unreachable budget, missing data); CANCELLED when on_step
+// said stop.
 absl::StatusOr<JobResult> RunTrainingJob(const hakd::v1::TrainingTask& task,
                                          const JobContext& context);
 

@@ -242,6 +242,45 @@ absl::StatusOr<v1::ArtifactInfo> Worker::Upload(const Lease& lease, const std::s
   return info;
 }
 
+absl::Status Worker::Complete(Lease& lease, const v1::TrainingTask& task, const JobResult& result) {
+  v1::CompleteTaskRequest req;
+  req.set_lease_id(lease.id);
+  v1::ArtifactInfo model;
+  if (!result.model_artifact.empty()) {  // a SALIENCY task makes no model
+    {
+      std::lock_guard<std::mutex> lock(lease.mu);
+      lease.progress.set_phase("upload");
+    }
+    absl::StatusOr<v1::ArtifactInfo> info = Upload(lease, "model", result.model_artifact);
+    if (!info.ok()) return info.status();
+    model = *info;
+    req.set_model_artifact_id(model.artifact_id());
+  }
+  for (const v1::BlockSaliency& s : result.saliency) *req.add_saliency() = s;
+  if (result.result_network) *req.mutable_result_network() = *result.result_network;
+  req.set_nonzero_params(result.nonzero_params);
+  grpc::ClientContext context;
+  Context(&context, kCallDeadlineMs);
+  v1::CompleteTaskResponse resp;
+  absl::Status st = FromGrpcStatus(stub_->CompleteTask(&context, req, &resp));
+  if (!st.ok()) return st;
+  switch (task.spec().kind()) {
+    case v1::TASK_KIND_SALIENCY:
+      Logf("task %d done: saliency of %d blocks", task.task_id(), static_cast<int>(result.saliency.size()));
+      break;
+    case v1::TASK_KIND_FISHER_PRUNE:
+      Logf("task %d done: %d channels removed, pruned model %s (%d bytes)", task.task_id(), result.channels_removed,
+           model.artifact_id(), model.size_bytes());
+      break;
+    default:
+      Logf("task %d done: model %s (%d bytes), final test accuracy %.4f%s", task.task_id(), model.artifact_id(),
+           model.size_bytes(), result.epochs.empty() ? 0.0 : result.epochs.back().test_accuracy,
+           result.nonzero_params > 0 ? absl::StrCat(", ", result.nonzero_params, " nonzero parameters") : "");
+      break;
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<bool> Worker::RunOneTask() {
   v1::LeaseTaskRequest request;
   request.set_worker(options_.name);
@@ -258,7 +297,8 @@ absl::StatusOr<bool> Worker::RunOneTask() {
   lease.id = response.lease_id();
   lease.task_id = task.task_id();
   lease.lease_ms = response.lease_ms() > 0 ? response.lease_ms() : 30000;
-  Logf("leased task %d (%s, attempt %d)%s", task.task_id(), task.spec().name(), task.attempts(),
+  Logf("leased task %d (%s, %s, attempt %d)%s", task.task_id(), task.spec().name(),
+       v1::TaskKind_Name(task.spec().kind()), task.attempts(),
        task.checkpoint_artifact_id().empty() ? "" : absl::StrCat(", resuming from ", task.checkpoint_artifact_id()));
 
   // Keeps the lease alive and carries progress while the trainer works.
@@ -307,7 +347,7 @@ absl::StatusOr<bool> Worker::RunOneTask() {
     out.set_loss(p.loss);
     out.set_train_accuracy(p.accuracy);
     out.set_images_per_second(p.images_per_second);
-    out.set_phase("train");
+    out.set_phase(p.phase);
     return !stop_ && !lease.cancelled && !lease.lost;
   };
   job.on_epoch = [&](const EpochResult& r, const std::string& checkpoint) -> absl::Status {
@@ -339,24 +379,7 @@ absl::StatusOr<bool> Worker::RunOneTask() {
 
   absl::StatusOr<JobResult> result = RunTrainingJob(task, job);
   absl::Status outcome = result.status();
-  if (result.ok()) {
-    absl::StatusOr<v1::ArtifactInfo> info = Upload(lease, "model", result->model_artifact);
-    if (info.ok()) {
-      v1::CompleteTaskRequest req;
-      req.set_lease_id(lease.id);
-      req.set_model_artifact_id(info->artifact_id());
-      grpc::ClientContext context;
-      Context(&context, kCallDeadlineMs);
-      v1::CompleteTaskResponse resp;
-      outcome = FromGrpcStatus(stub_->CompleteTask(&context, req, &resp));
-      if (outcome.ok()) {
-        Logf("task %d done: model %s (%d bytes), final test accuracy %.4f", task.task_id(), info->artifact_id(),
-             info->size_bytes(), result->epochs.empty() ? 0.0 : result->epochs.back().test_accuracy);
-      }
-    } else {
-      outcome = info.status();
-    }
-  }
+  if (result.ok()) outcome = Complete(lease, task, *result);
   task_done.Notify();
   heartbeat.join();
 

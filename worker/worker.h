@@ -44,6 +44,9 @@ class Worker {
   absl::StatusOr<std::string> Download(const Lease& lease, const std::string& artifact_id);
   absl::StatusOr<hakd::v1::ArtifactInfo> Upload(const Lease& lease, const std::string& kind,
                                                 const std::string& bytes);
+  // Uploads the job's model (if it made one) and completes the task with
+  // what its kind reports (saliency, pruned network, nonzero parameters).
+  absl::Status Complete(Lease& lease, const hakd::v1::TrainingTask& task, const JobResult& result);
   void Context(grpc::ClientContext* context, int deadline_ms) const;
   bool Sleep(int ms);
 

@@ -135,7 +135,9 @@ TEST(FisherSaliencyTest, ADeadChannelHasZeroSaliencyAndWeightsStayUnchanged) {
   ASSERT_TRUE(saliency.ok()) << saliency.status();
   EXPECT_EQ((*saliency)[1].channels[2], 0.0);
   for (size_t c = 0; c < 6; ++c) {
-    if (c != 2) EXPECT_GT((*saliency)[1].channels[c], 0.0) << c;
+    if (c != 2) {
+      EXPECT_GT((*saliency)[1].channels[c], 0.0) << c;
+    }
   }
   EXPECT_EQ(*(*net)->SerializeWeights(), *before);
 
