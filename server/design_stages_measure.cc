@@ -16,7 +16,6 @@
 #include "common/status_macros.h"
 #include "server/design_job_util.h"
 #include "server/design_manager.h"
-#include "server/latency_predictor.h"
 
 namespace hakd {
 namespace {
@@ -55,7 +54,6 @@ absl::StatusOr<std::vector<DeviceProfile>> DesignManager::BuildProfiles(
       CoverageUnits(teacher, UniformRequested(job.spec()), OptionsOf(job.spec())));
   std::set<std::string> keys;
   for (const auto& u : units) keys.insert(BlockUnitKey(u));
-  HAKD_ASSIGN_OR_RETURN(NetworkAnalysis analysis, AnalyzeNetwork(teacher));
   std::vector<DeviceProfile> profiles;
   for (const hakd::v1::DeviceBudget& b : job.spec().budgets()) {
     HAKD_ASSIGN_OR_RETURN(DeviceRecord device, latency_->FindDevice(b.device()));
@@ -68,8 +66,11 @@ absl::StatusOr<std::vector<DeviceProfile>> DesignManager::BuildProfiles(
     if (model.ok()) {
       p.overhead = *model;
     } else if (model.status().code() == absl::StatusCode::kNotFound) {
-      // No fitted model: the teacher's end-to-end time from coverage gives
-      // the intercept (scale 1), as FitOverheadModel does for few samples.
+      // No fitted model: the teacher's end-to-end time over the sum of its
+      // units gives a scale. A scale rather than an intercept: units timed
+      // alone carry per-call costs the whole network does not, so one
+      // sample's intercept is often negative and would predict small
+      // students below zero.
       HAKD_ASSIGN_OR_RETURN(auto results,
                             latency_->NetworkResults(
                                 device.id, {job.coverage_sweep_ids().begin(),
@@ -78,11 +79,10 @@ absl::StatusOr<std::vector<DeviceProfile>> DesignManager::BuildProfiles(
       for (const auto& [network, measured_us] : results) {
         if (NetworkIdentity(network) != identity) continue;
         absl::StatusOr<double> sum = PredictFromProfile(teacher, p);
-        if (!sum.ok()) break;
-        HAKD_ASSIGN_OR_RETURN(
-            p.overhead,
-            FitOverheadModel({{*sum, static_cast<int>(analysis.units.size()),
-                               measured_us}}));
+        if (!sum.ok() || *sum <= 0) break;
+        p.overhead.set_device_id(device.id);
+        p.overhead.set_scale(measured_us / *sum);
+        p.overhead.set_networks(1);
       }
     } else {
       return model.status();

@@ -192,6 +192,25 @@ absl::StatusOr<bool> DesignManager::StepDistillation(DesignJob* job) {
       break;
     }
   }
+  // A network the queue refuses (say, a baseline whose spec is not
+  // trainable) gets a note instead of ending the job; only the database
+  // being unavailable is worth retrying.
+  auto try_submit = [&](Candidate* c, const std::string& what,
+                        const hakd::v1::TrainingSpec& spec,
+                        int64_t* id) -> absl::StatusOr<bool> {
+    absl::StatusOr<int64_t> submitted = SubmitTask(*job, what, spec);
+    if (submitted.ok()) {
+      *id = *submitted;
+      return true;
+    }
+    if (submitted.status().code() == absl::StatusCode::kUnavailable ||
+        submitted.status().code() == absl::StatusCode::kInternal) {
+      return submitted.status();
+    }
+    c->set_note(absl::StrCat("cannot submit ", what, ": ",
+                             submitted.status().message()));
+    return false;
+  };
   const hakd::v1::NetworkSpec& teacher_net = job->candidates(0).network();
   const int64_t teacher_params = job->candidates(0).params();
   for (int i = 1; i < job->candidates_size(); ++i) {
@@ -199,7 +218,7 @@ absl::StatusOr<bool> DesignManager::StepDistillation(DesignJob* job) {
     if (!c->selected()) continue;
     ++total;
     if (!c->note().empty() && c->training_task_id() == 0 &&
-        c->prune_task_id() == 0 && c->role() != hakd::v1::ROLE_FISHER) {
+        c->prune_task_id() == 0) {
       ++finished;  // could not be built (the note says why)
       continue;
     }
@@ -224,7 +243,13 @@ absl::StatusOr<bool> DesignManager::StepDistillation(DesignJob* job) {
         *spec.mutable_schedule() = job->spec().student_schedule();
         *spec.mutable_fisher() = job->spec().fisher();
         for (auto& t : *tables) *spec.mutable_fisher()->add_tables() = t;
-        HAKD_ASSIGN_OR_RETURN(int64_t id, SubmitTask(*job, "fisher prune", spec));
+        int64_t id = 0;
+        HAKD_ASSIGN_OR_RETURN(bool submitted,
+                              try_submit(c, "fisher prune", spec, &id));
+        if (!submitted) {
+          ++finished;
+          continue;
+        }
         c->set_prune_task_id(id);
       }
       HAKD_ASSIGN_OR_RETURN(TrainingTask prune,
@@ -268,7 +293,12 @@ absl::StatusOr<bool> DesignManager::StepDistillation(DesignJob* job) {
       *spec.mutable_distillation() = job->spec().distillation();
       spec.mutable_distillation()->set_teacher_artifact_id(
           job->teacher_artifact_id());
-      HAKD_ASSIGN_OR_RETURN(int64_t id, SubmitTask(*job, c->name(), spec));
+      int64_t id = 0;
+      HAKD_ASSIGN_OR_RETURN(bool submitted, try_submit(c, c->name(), spec, &id));
+      if (!submitted) {
+        ++finished;
+        continue;
+      }
       c->set_training_task_id(id);
     }
     if (c->training_task_id() == 0) {
@@ -291,7 +321,12 @@ absl::StatusOr<bool> DesignManager::StepDistillation(DesignJob* job) {
         spec.set_init_artifact_id(job->teacher_artifact_id());
         spec.set_keep_weights(keep);
       }
-      HAKD_ASSIGN_OR_RETURN(int64_t id, SubmitTask(*job, c->name(), spec));
+      int64_t id = 0;
+      HAKD_ASSIGN_OR_RETURN(bool submitted, try_submit(c, c->name(), spec, &id));
+      if (!submitted) {
+        ++finished;
+        continue;
+      }
       c->set_training_task_id(id);
     }
     HAKD_ASSIGN_OR_RETURN(TrainingTask task,
