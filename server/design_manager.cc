@@ -1,10 +1,14 @@
 #include "server/design_manager.h"
 
+#include <set>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "common/log.h"
+#include "common/network/unit_key.h"
 #include "common/status_macros.h"
 #include "common/time_util.h"
 #include "server/design_job_util.h"
@@ -245,6 +249,7 @@ absl::StatusOr<DesignJob> DesignManager::Submit(
                          {"spec.network", teacher_field}}));
     }
   }
+  HAKD_RETURN_IF_ERROR(CheckBudgetsReachable(spec, teacher->network()));
   job.set_state(hakd::v1::DESIGN_RUNNING);
   job.set_stage(hakd::v1::DESIGN_STAGE_TEACHER);
   for (int i = 1; i <= kStages; ++i) {
@@ -260,6 +265,47 @@ absl::StatusOr<DesignJob> DesignManager::Submit(
   // The first steps (e.g. submitting the teacher's training) happen at once.
   StepJob(stored.job_id());
   return designs_->Get(stored.job_id());
+}
+
+absl::Status DesignManager::CheckBudgetsReachable(
+    const hakd::v1::DesignSpec& spec, const hakd::v1::NetworkSpec& teacher) {
+  DesignJob probe;  // the job as BuildProfiles sees it before coverage
+  *probe.mutable_spec() = spec;
+  *probe.add_candidates()->mutable_network() = teacher;
+  HAKD_ASSIGN_OR_RETURN(std::vector<DeviceProfile> profiles,
+                        BuildProfiles(probe));
+  bool uniform = false;
+  for (int b : spec.baselines()) uniform |= b == hakd::v1::BASELINE_UNIFORM;
+  HAKD_ASSIGN_OR_RETURN(std::vector<hakd::v1::BlockUnit> units,
+                        CoverageUnits(teacher, uniform, OptionsOf(spec)));
+  std::set<std::string> keys;
+  for (const auto& u : units) keys.insert(BlockUnitKey(u));
+  for (const DeviceProfile& p : profiles) {
+    // Only a device measured completely, with a fitted overhead, can be
+    // judged now; otherwise the design stage judges it once measured.
+    if (p.unit_us.size() < keys.size() || p.overhead.networks() == 0) {
+      return absl::OkStatus();
+    }
+  }
+  // Any saliency will do: reachability depends on latency alone.
+  std::vector<hakd::v1::BlockSaliency> saliency;
+  for (int s = 0; s < teacher.stages_size(); ++s) {
+    for (int b = 0; b < teacher.stages(s).blocks_size(); ++b) {
+      const hakd::v1::ResidualBlock& r = teacher.stages(s).blocks(b).residual();
+      hakd::v1::BlockSaliency& bs = saliency.emplace_back();
+      bs.set_stage(s);
+      bs.set_block(b);
+      const int width = r.mid_channels() > 0 ? r.mid_channels() : r.out_channels();
+      for (int c = 0; c < width; ++c) bs.add_channels(1);
+    }
+  }
+  absl::StatusOr<DesignOutcome> outcome =
+      DesignStudents(teacher, saliency, profiles, OptionsOf(spec));
+  if (outcome.status().code() == absl::StatusCode::kFailedPrecondition) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("spec.budgets: ", outcome.status().message()));
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<DesignJob> DesignManager::Cancel(int64_t job_id) {

@@ -84,6 +84,11 @@ class DesignManager {
   // Every device's profile for the designer: measured units and overhead.
   absl::StatusOr<std::vector<DeviceProfile>> BuildProfiles(
       const hakd::v1::DesignJob& job);
+  // Refuses (INVALID_ARGUMENT naming spec.budgets) budgets no student can
+  // reach on a device whose every unit is already measured and whose
+  // overhead is fitted; other devices are judged in the design stage.
+  absl::Status CheckBudgetsReachable(const hakd::v1::DesignSpec& spec,
+                                     const hakd::v1::NetworkSpec& teacher);
   // The job's designer options.
   static DesignerOptions OptionsOf(const hakd::v1::DesignSpec& spec);
   // Starts (or follows) a sweep of `units` on every device for `stage`;

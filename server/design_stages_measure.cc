@@ -39,6 +39,10 @@ std::string NetworkIdentity(const hakd::v1::NetworkSpec& network) {
   return n.SerializeAsString();
 }
 
+// Verification sweeps per device at most: the first, and re-timings of
+// networks timed while the device was disturbed.
+constexpr int kVerificationRounds = 3;
+
 bool SweepActive(const SweepRecord& s) {
   return s.state == hakd::v1::Sweep::STATE_QUEUED ||
          s.state == hakd::v1::Sweep::STATE_RUNNING;
@@ -308,20 +312,59 @@ absl::StatusOr<bool> DesignManager::StepVerification(DesignJob* job) {
       FollowSweeps(job, stage, job->mutable_verification_sweep_ids(), per_device,
                    absl::StrCat("design-", job->job_id(), " verification")));
   if (!done) return false;
-  int misses = 0;
+  // Per device, each network's time: the latest clean result, else the
+  // fastest of the disturbed ones. A network timed only while the device
+  // was disturbed (throttled or unstable) is timed again, up to
+  // kVerificationRounds sweeps per device.
+  struct Timed {
+    double us = 0;
+    bool clean = false;
+  };
+  std::vector<std::map<std::string, Timed>> timed(job->spec().budgets_size());
+  std::vector<DeviceRecord> devices;
+  int again = 0;
   for (int d = 0; d < job->spec().budgets_size(); ++d) {
     HAKD_ASSIGN_OR_RETURN(DeviceRecord device,
                           latency_->FindDevice(job->spec().budgets(d).device()));
+    devices.push_back(device);
     std::vector<int64_t> ids;
     for (int64_t id : job->verification_sweep_ids()) {
       HAKD_ASSIGN_OR_RETURN(SweepRecord s, latency_->GetSweep(id));
       if (s.device_id == device.id) ids.push_back(id);
     }
-    HAKD_ASSIGN_OR_RETURN(auto results, latency_->NetworkResults(device.id, ids));
-    std::map<std::string, double> measured;
-    for (const auto& [network, us] : results) {
-      measured[NetworkIdentity(network)] = us;
+    HAKD_ASSIGN_OR_RETURN(auto results,
+                          latency_->FlaggedNetworkResults(device.id, ids));
+    for (const auto& r : results) {
+      Timed& t = timed[d][NetworkIdentity(r.network)];
+      if (!r.disturbed) {
+        t = {r.median_us, true};
+      } else if (!t.clean && (t.us == 0 || r.median_us < t.us)) {
+        t.us = r.median_us;
+      }
     }
+    if (static_cast<int>(ids.size()) >= kVerificationRounds) continue;
+    hakd::v1::StartSweepRequest request;
+    request.set_label(absl::StrCat("design-", job->job_id(),
+                                   " verification (again: disturbed)"));
+    *request.mutable_settings() = job->spec().settings();
+    for (const auto& n : networks) {
+      auto it = timed[d].find(NetworkIdentity(n.network()));
+      if (it != timed[d].end() && !it->second.clean) *request.add_units() = n;
+    }
+    if (request.units_size() == 0) continue;
+    HAKD_ASSIGN_OR_RETURN(SweepRecord started, sweeps_->Start(device, request));
+    job->add_verification_sweep_ids(started.id);
+    again += request.units_size();
+  }
+  if (again > 0) {
+    stage->set_message(absl::StrCat("timing ", again,
+                                    " network(s) again: the device was "
+                                    "disturbed while they were timed"));
+    return false;
+  }
+  int misses = 0;
+  for (int d = 0; d < job->spec().budgets_size(); ++d) {
+    const DeviceRecord& device = devices[d];
     const double budget_ms = job->spec().budgets(d).budget_ms();
     for (Candidate& c : *job->mutable_candidates()) {
       if (c.model_artifact_id().empty()) continue;
@@ -331,13 +374,19 @@ absl::StatusOr<bool> DesignManager::StepVerification(DesignJob* job) {
         l->set_budget_ms(budget_ms);
       }
       hakd::v1::DeviceLatency* l = c.mutable_latency(d);
-      auto it = measured.find(NetworkIdentity(c.network()));
-      if (it == measured.end()) {
+      auto it = timed[d].find(NetworkIdentity(c.network()));
+      if (it == timed[d].end()) {
         c.set_note(absl::StrCat("not measured on ", device.name,
                                 " (the verification sweep failed it)"));
         continue;
       }
-      l->set_measured_ms(it->second / 1000);
+      if (!it->second.clean) {
+        c.set_note(absl::StrCat("timed on ", device.name,
+                                " only while it was disturbed (throttled or "
+                                "unstable); the fastest of ",
+                                kVerificationRounds, " tries is shown"));
+      }
+      l->set_measured_ms(it->second.us / 1000);
       l->set_meets_budget(l->measured_ms() <= budget_ms);
       if (!l->meets_budget() && c.role() != hakd::v1::ROLE_TEACHER) {
         c.set_misses_budget(true);

@@ -983,23 +983,38 @@ absl::StatusOr<std::vector<std::pair<int, double>>> LatencyStore::FamilyLatencie
 absl::StatusOr<std::vector<std::pair<hakd::v1::NetworkSpec, double>>>
 LatencyStore::NetworkResults(int64_t device_id,
                              const std::vector<int64_t>& sweep_ids) {
-  Reader db = AcquireReader();
+  HAKD_ASSIGN_OR_RETURN(std::vector<NetworkResult> flagged,
+                        FlaggedNetworkResults(device_id, sweep_ids));
   std::vector<std::pair<hakd::v1::NetworkSpec, double>> out;
+  for (NetworkResult& r : flagged) {
+    out.emplace_back(std::move(r.network), r.median_us);
+  }
+  return out;
+}
+
+absl::StatusOr<std::vector<LatencyStore::NetworkResult>>
+LatencyStore::FlaggedNetworkResults(int64_t device_id,
+                                    const std::vector<int64_t>& sweep_ids) {
+  Reader db = AcquireReader();
+  std::vector<NetworkResult> out;
   for (int64_t sweep_id : sweep_ids) {
     HAKD_ASSIGN_OR_RETURN(Statement st, db->Prepare(
-        "SELECT u.spec, m.median_us FROM unit_measurements m JOIN units u ON "
-        "u.id = m.unit_id WHERE m.device_id = ?1 AND m.sweep_id = ?2 AND "
-        "u.kind = ?3 ORDER BY m.item_index"));
+        "SELECT u.spec, m.median_us, m.throttled, m.unstable FROM "
+        "unit_measurements m JOIN units u ON u.id = m.unit_id WHERE "
+        "m.device_id = ?1 AND m.sweep_id = ?2 AND u.kind = ?3 ORDER BY "
+        "m.item_index"));
     st.Bind(1, device_id).Bind(2, sweep_id).Bind(3, int64_t{kUnitNetwork});
     while (true) {
       HAKD_ASSIGN_OR_RETURN(bool row, st.Step());
       if (!row) break;
-      hakd::v1::NetworkSpec spec;
-      if (!spec.ParseFromString(st.ColumnText(0))) {
+      NetworkResult r;
+      if (!r.network.ParseFromString(st.ColumnText(0))) {
         return absl::DataLossError(absl::StrCat(
             "sweep ", sweep_id, ": a stored network does not parse"));
       }
-      out.emplace_back(std::move(spec), st.ColumnDouble(1));
+      r.median_us = st.ColumnDouble(1);
+      r.disturbed = st.ColumnInt(2) != 0 || st.ColumnInt(3) != 0;
+      out.push_back(std::move(r));
     }
   }
   return out;

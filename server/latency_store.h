@@ -180,6 +180,14 @@ class LatencyStore {
   // (network, median_us) in item order.
   absl::StatusOr<std::vector<std::pair<hakd::v1::NetworkSpec, double>>>
   NetworkResults(int64_t device_id, const std::vector<int64_t>& sweep_ids);
+  // As NetworkResults, with each result's disturbance flags.
+  struct NetworkResult {
+    hakd::v1::NetworkSpec network;
+    double median_us = 0;
+    bool disturbed = false;  // flagged throttled or unstable
+  };
+  absl::StatusOr<std::vector<NetworkResult>> FlaggedNetworkResults(
+      int64_t device_id, const std::vector<int64_t>& sweep_ids);
   // The device's fitted overhead, replacing any earlier one.
   absl::Status SaveOverheadModel(const hakd::v1::OverheadModel& model);
   // NOT_FOUND when the device has none.
