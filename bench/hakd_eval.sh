@@ -9,7 +9,8 @@
 # HAKD student and of each baseline, per budget.
 # Environment (defaults): HAKD_EVAL_TEACHER_EPOCHS (5), HAKD_EVAL_EPOCHS (3),
 # HAKD_EVAL_TRAIN_LIMIT (12000), HAKD_EVAL_TEST_LIMIT (0: all 10000),
-# HAKD_EVAL_CANDIDATES (2), HAKD_EVAL_BUDGETS ("50 25").
+# HAKD_EVAL_CANDIDATES (2), HAKD_EVAL_BUDGETS ("50 25"),
+# HAKD_EVAL_PRUNE_EVERY (2).
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
@@ -20,6 +21,9 @@ train_limit="${HAKD_EVAL_TRAIN_LIMIT:-12000}"
 test_limit="${HAKD_EVAL_TEST_LIMIT:-0}"
 candidates="${HAKD_EVAL_CANDIDATES:-2}"
 budgets="${HAKD_EVAL_BUDGETS:-50 25}"
+# pytorch-prunes fine-tunes 100 steps between prunes; hundreds of channels
+# go, so on 2 cores that alone would take hours: 2 steps here (say so).
+prune_every="${HAKD_EVAL_PRUNE_EVERY:-2}"
 teacher="$root/docs/examples/wrn-16-2-fashion-teacher.json"
 python="$(command -v python3)"
 
@@ -58,7 +62,7 @@ for pct in $budgets; do
   echo "== budget ${pct}%: $budget ms ($baselines)" >&2
   ctl design submit --name "eval-b$pct" --teacher "$artifact" --dataset fashion-mnist \
     --budget "$name=$budget" --candidates "$candidates" --baselines "$baselines" \
-    "${schedule[@]}" --json > "$work/submit-b$pct.json"
+    --prune-every "$prune_every" "${schedule[@]}" --json > "$work/submit-b$pct.json"
   job="$(json_field job_id < "$work/submit-b$pct.json")"
   ctl design watch "$job" >&2 || true
   ctl design report "$job" >&2 || true
@@ -102,6 +106,6 @@ PY
   echo "budget_ms_b$pct: $budget"
 done
 echo "hakd_eval_wall_s: $(( $(date +%s) - started ))"
-echo "hakd_eval_method: WRN-16-2 teacher $teacher_epochs epochs, students $epochs epochs each (KD T=4 a=0.9 + AT b=1000), first $train_limit Fashion-MNIST training images, test split $( [ "$test_limit" = 0 ] && echo all || echo "first $test_limit"); latency: batch 1, 1 thread, end to end by the local agent; $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) cores"
+echo "hakd_eval_method: WRN-16-2 teacher $teacher_epochs epochs, students $epochs epochs each (KD T=4 a=0.9 + AT b=1000), Fisher pruning every $prune_every steps, first $train_limit Fashion-MNIST training images, test split $( [ "$test_limit" = 0 ] && echo all || echo "first $test_limit"); latency: batch 1, 1 thread, end to end by the local agent; $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) cores"
 farm_stop
 rm -rf "$work"
