@@ -8,7 +8,7 @@
 # "metric: value" lines: accuracy and measured latency of the recommended
 # HAKD student and of each baseline, per budget.
 # Environment (defaults): HAKD_EVAL_TEACHER_EPOCHS (5), HAKD_EVAL_EPOCHS (3),
-# HAKD_EVAL_TRAIN_LIMIT (12000), HAKD_EVAL_TEST_LIMIT (0: all 10000),
+# HAKD_EVAL_TRAIN_LIMIT (12000), HAKD_EVAL_TEST_LIMIT (10000: the whole test split),
 # HAKD_EVAL_CANDIDATES (2), HAKD_EVAL_BUDGETS ("50 25"),
 # HAKD_EVAL_PRUNE_EVERY (2).
 set -euo pipefail
@@ -18,7 +18,7 @@ build="${HAKD_BUILD_DIR:-$root/build}"
 teacher_epochs="${HAKD_EVAL_TEACHER_EPOCHS:-5}"
 epochs="${HAKD_EVAL_EPOCHS:-3}"
 train_limit="${HAKD_EVAL_TRAIN_LIMIT:-12000}"
-test_limit="${HAKD_EVAL_TEST_LIMIT:-0}"
+test_limit="${HAKD_EVAL_TEST_LIMIT:-10000}"
 candidates="${HAKD_EVAL_CANDIDATES:-2}"
 budgets="${HAKD_EVAL_BUDGETS:-50 25}"
 # pytorch-prunes fine-tunes 100 steps between prunes; hundreds of channels
@@ -106,6 +106,6 @@ PY
   echo "budget_ms_b$pct: $budget"
 done
 echo "hakd_eval_wall_s: $(( $(date +%s) - started ))"
-echo "hakd_eval_method: WRN-16-2 teacher $teacher_epochs epochs, students $epochs epochs each (KD T=4 a=0.9 + AT b=1000), Fisher pruning every $prune_every steps, first $train_limit Fashion-MNIST training images, test split $( [ "$test_limit" = 0 ] && echo all || echo "first $test_limit"); latency: batch 1, 1 thread, end to end by the local agent; $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) cores"
+echo "hakd_eval_method: WRN-16-2 teacher $teacher_epochs epochs, students $epochs epochs each (KD T=4 a=0.9 + AT b=1000), Fisher pruning every $prune_every steps, first $train_limit Fashion-MNIST training images, first $test_limit test images; latency: batch 1, 1 thread, end to end by the local agent; $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), $(nproc) cores"
 farm_stop
 rm -rf "$work"
