@@ -24,6 +24,9 @@ using hakd::v1::StageStatus;
 
 constexpr int kStages = 7;
 
+// How far back SubmitTask looks for a task it submitted before a crash.
+constexpr int kRecentTasks = 500;
+
 std::string StageName(DesignStage stage) {
   switch (stage) {
     case hakd::v1::DESIGN_STAGE_TEACHER: return "teacher";
@@ -382,6 +385,21 @@ absl::StatusOr<int64_t> DesignManager::SubmitTask(const DesignJob& job,
   spec.set_name(absl::StrCat("design-", job.job_id(), " ", what));
   spec.set_dataset(job.spec().dataset());
   HAKD_RETURN_IF_ERROR(ValidateTrainingSpec(spec, "spec"));
+  // A coordinator that died between submitting a task and saving the job
+  // finds the task again by its name instead of training it twice.
+  HAKD_ASSIGN_OR_RETURN(
+      std::vector<hakd::v1::TrainingTask> recent,
+      training_->ListTasks(kRecentTasks, hakd::v1::TASK_STATE_UNSPECIFIED));
+  for (const hakd::v1::TrainingTask& t : recent) {
+    if (t.spec().name() == spec.name() &&
+        t.state() != hakd::v1::TASK_FAILED &&
+        t.state() != hakd::v1::TASK_CANCELLED) {
+      LogLine("hakd-server", absl::StrCat("design job ", job.job_id(), ": ",
+                                          what, " is training task ",
+                                          t.task_id(), " (found again)"));
+      return t.task_id();
+    }
+  }
   HAKD_ASSIGN_OR_RETURN(hakd::v1::TrainingTask task,
                         training_->Submit(spec, 0, NowUnixMs()));
   LogLine("hakd-server", absl::StrCat("design job ", job.job_id(), ": ", what,

@@ -327,6 +327,23 @@ TEST_F(DesignManagerTest, CancelStopsTheJobAndItsTasks) {
   EXPECT_EQ(manager_->Cancel(999).status().code(), absl::StatusCode::kNotFound);
 }
 
+TEST_F(DesignManagerTest, ATaskSubmittedBeforeACrashIsFoundAgainNotDuplicated) {
+  auto job = manager_->Submit(Spec(0.6));
+  ASSERT_TRUE(job.ok()) << job.status();
+  const int64_t task = job->teacher_task_id();
+  ASSERT_GT(task, 0);
+  // The coordinator died after submitting the task, before saving the job.
+  DesignJob stale = Get(job->job_id());
+  stale.set_teacher_task_id(0);
+  stale.mutable_candidates(0)->set_training_task_id(0);
+  ASSERT_TRUE(designs_->Save(stale, Now()).ok());
+  Close();
+  Open();
+  manager_->StepAll();
+  EXPECT_EQ(Get(job->job_id()).teacher_task_id(), task);
+  EXPECT_EQ(training_->ListTasks(10, hakd::v1::TASK_STATE_UNSPECIFIED)->size(), 1u);
+}
+
 TEST_F(DesignManagerTest, AFailedTeacherFailsTheJobSayingWhy) {
   auto job = manager_->Submit(Spec(0.6));
   ASSERT_TRUE(job.ok()) << job.status();
