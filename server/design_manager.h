@@ -39,6 +39,10 @@ struct DesignManagerOptions {
   absl::Duration poll = absl::Milliseconds(500);
   // Start the background thread (tests step by hand). Default true.
   bool run_thread = true;
+  // Verification times a network again when the device was disturbed
+  // (throttled or unstable) while timing it, after this pause times the
+  // rounds so far. Default 30 s.
+  absl::Duration retime_pause = absl::Seconds(30);
 };
 
 class DesignManager {

@@ -14,6 +14,7 @@
 #include "common/network/network_analysis.h"
 #include "common/network/unit_key.h"
 #include "common/status_macros.h"
+#include "common/time_util.h"
 #include "server/design_job_util.h"
 #include "server/design_manager.h"
 
@@ -322,6 +323,7 @@ absl::StatusOr<bool> DesignManager::StepVerification(DesignJob* job) {
   };
   std::vector<std::map<std::string, Timed>> timed(job->spec().budgets_size());
   std::vector<DeviceRecord> devices;
+  std::vector<std::string> waiting;
   int again = 0;
   for (int d = 0; d < job->spec().budgets_size(); ++d) {
     HAKD_ASSIGN_OR_RETURN(DeviceRecord device,
@@ -343,6 +345,20 @@ absl::StatusOr<bool> DesignManager::StepVerification(DesignJob* job) {
       }
     }
     if (static_cast<int>(ids.size()) >= kVerificationRounds) continue;
+    bool any_disturbed = false;
+    for (const auto& [identity, t] : timed[d]) any_disturbed |= !t.clean;
+    if (!any_disturbed) continue;
+    // Disturbances (a busy neighbour, a throttled host) last a while: wait
+    // longer after each disturbed round before timing again.
+    HAKD_ASSIGN_OR_RETURN(SweepRecord last, latency_->GetSweep(ids.back()));
+    const int64_t resume_ms = last.finished_ms +
+                              absl::ToInt64Milliseconds(
+                                  options_.retime_pause * ids.size());
+    if (NowUnixMs() < resume_ms) {
+      waiting.push_back(absl::StrCat(device.name, " was disturbed; timing again in ",
+                                     (resume_ms - NowUnixMs() + 999) / 1000, " s"));
+      continue;
+    }
     hakd::v1::StartSweepRequest request;
     request.set_label(absl::StrCat("design-", job->job_id(),
                                    " verification (again: disturbed)"));
@@ -360,6 +376,10 @@ absl::StatusOr<bool> DesignManager::StepVerification(DesignJob* job) {
     stage->set_message(absl::StrCat("timing ", again,
                                     " network(s) again: the device was "
                                     "disturbed while they were timed"));
+    return false;
+  }
+  if (!waiting.empty()) {
+    stage->set_message(absl::StrJoin(waiting, "; "));
     return false;
   }
   int misses = 0;

@@ -98,6 +98,27 @@ int64_t PrunableWeights(const hakd::v1::NetworkSpec& network) {
   return n;
 }
 
+// A network's latency by a pruning table: fixed_us plus every listed
+// block's curve at the network's inner width of that block.
+absl::StatusOr<double> TableLatencyUs(const hakd::v1::LatencyTable& table,
+                                      const hakd::v1::NetworkSpec& network) {
+  double us = table.fixed_us();
+  for (const hakd::v1::BlockLatencyCurve& curve : table.blocks()) {
+    if (curve.stage() >= network.stages_size() ||
+        curve.block() >= network.stages(curve.stage()).blocks_size()) {
+      return absl::InvalidArgumentError("table and network disagree");
+    }
+    const hakd::v1::ResidualBlock& r =
+        network.stages(curve.stage()).blocks(curve.block()).residual();
+    const int width = r.mid_channels() > 0 ? r.mid_channels() : r.out_channels();
+    if (width < 1 || width > curve.us_by_width_size()) {
+      return absl::InvalidArgumentError("width outside the table");
+    }
+    us += curve.us_by_width(width - 1);
+  }
+  return us;
+}
+
 }  // namespace
 
 absl::StatusOr<bool> DesignManager::StepTeacher(DesignJob* job) {
@@ -275,11 +296,20 @@ absl::StatusOr<bool> DesignManager::StepDistillation(DesignJob* job) {
         c->set_saliency_kept(SaliencyKept(c->network(), SaliencyOf(*job)));
         c->set_description(DescribeStudent(c->network()));
         c->clear_latency();
-        for (const DeviceProfile& p : profiles) {
+        // Pruned widths are rarely on the measured grid: where the profile
+        // cannot predict the network, the pruning's own tables (measured
+        // widths interpolated) do.
+        absl::StatusOr<std::vector<hakd::v1::LatencyTable>> tables =
+            FisherLatencyTables(teacher_net, profiles, OptionsOf(job->spec()));
+        for (size_t d = 0; d < profiles.size(); ++d) {
+          const DeviceProfile& p = profiles[d];
           hakd::v1::DeviceLatency* l = c->add_latency();
           l->set_device(p.device);
           l->set_budget_ms(p.budget_us / 1000);
           absl::StatusOr<double> us = PredictFromProfile(c->network(), p);
+          if (!us.ok() && tables.ok() && d < tables->size()) {
+            us = TableLatencyUs((*tables)[d], c->network());
+          }
           if (us.ok()) {
             l->set_predicted_ms(*us / 1000);
             l->set_meets_budget(*us <= p.budget_us);

@@ -77,6 +77,7 @@ class DesignManagerTest : public ::testing::Test {
                                              SweepManagerOptions());
     DesignManagerOptions mo;
     mo.run_thread = false;
+    mo.retime_pause = absl::ZeroDuration();
     manager_ = std::make_unique<DesignManager>(designs_.get(), training_.get(),
                                                latency_.get(), sweeps_.get(),
                                                registry_.get(), mo);
