@@ -14,47 +14,10 @@
 #include <string>
 
 #include "common/torch/torch_network_module.h"
+#include "tests/worker/tiny_fixtures.h"
 
 namespace hakd::worker {
 namespace {
-
-// Stem 4; stage 0: a block of 4 (mid 4); stage 1: a block of 8 (mid 6),
-// stride 2.
-PlainNetwork TinyNetwork() {
-  PlainNetwork n;
-  n.in_channels = 1;
-  n.height = 8;
-  n.width = 8;
-  n.num_classes = 3;
-  n.stem_out_channels = 4;
-  PlainBlock a;
-  a.out_channels = 4;
-  a.mid_channels = 4;
-  PlainBlock b;
-  b.out_channels = 8;
-  b.mid_channels = 6;
-  b.stride = 2;
-  n.stages = {{a}, {b}};
-  n.head_batchnorm_relu = true;
-  return n;
-}
-
-Dataset RandomData(int n) {
-  Dataset d;
-  d.name = "synthetic";
-  d.channels = 1;
-  d.height = 8;
-  d.width = 8;
-  d.mean = {0.5f};
-  d.stddev = {0.25f};
-  d.augment = false;
-  std::mt19937 rng(7);
-  for (int i = 0; i < n; ++i) {
-    d.labels.push_back(static_cast<uint8_t>(rng() % 3));
-    for (int p = 0; p < 64; ++p) d.images.push_back(static_cast<uint8_t>(rng() % 256));
-  }
-  return d;
-}
 
 std::unique_ptr<TorchNetwork> Build(uint64_t seed) {
   torch::manual_seed(seed);

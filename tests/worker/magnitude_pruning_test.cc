@@ -10,28 +10,10 @@
 #include <vector>
 
 #include "common/torch/torch_network_module.h"
+#include "tests/worker/tiny_fixtures.h"
 
 namespace hakd::worker {
 namespace {
-
-PlainNetwork TinyNetwork() {
-  PlainNetwork n;
-  n.in_channels = 1;
-  n.height = 8;
-  n.width = 8;
-  n.num_classes = 3;
-  n.stem_out_channels = 4;
-  PlainBlock a;
-  a.out_channels = 4;
-  a.mid_channels = 4;
-  PlainBlock b;
-  b.out_channels = 8;
-  b.mid_channels = 6;
-  b.stride = 2;
-  n.stages = {{a}, {b}};
-  n.head_batchnorm_relu = true;
-  return n;
-}
 
 // Stem 1*4*9, block 0: 4*4*9 twice, block 1: 4*6*9 + 6*8*9 + shortcut 4*8,
 // fc 8*3.
