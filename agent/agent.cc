@@ -58,10 +58,24 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(const AgentOptions& in,
   AgentOptions options = in;
   if (options.name.empty()) options.name = SanitizeDeviceName(HostName());
   HAKD_RETURN_IF_ERROR(ValidateAgentOptions(options));
-  HAKD_ASSIGN_OR_RETURN(std::string token, ReadTokenFile(options.token_file));
+  // With a client certificate the token is optional.
+  std::string token;
+  if (!options.token_file.empty() || options.tls_cert_file.empty()) {
+    HAKD_ASSIGN_OR_RETURN(token, ReadTokenFile(options.token_file));
+  }
+  std::unique_ptr<MeasurementSpool> spool;
+  std::vector<SpooledBatch> spooled;
+  if (!options.spool_file.empty()) {
+    HAKD_ASSIGN_OR_RETURN(
+        spool, MeasurementSpool::Open(options.spool_file, options.name));
+    HAKD_ASSIGN_OR_RETURN(spooled, spool->Load());
+  }
   ClientOptions client;
   client.server = options.server;
   client.tls_ca_file = options.tls_ca_file;
+  client.tls_cert_file = options.tls_cert_file;
+  client.tls_key_file = options.tls_key_file;
+  client.keepalive_ms = options.keepalive_ms;
   client.allow_insecure = options.allow_insecure;
   HAKD_ASSIGN_OR_RETURN(std::shared_ptr<grpc::Channel> channel,
                         CreateClientChannel(client));
@@ -87,14 +101,17 @@ absl::StatusOr<std::unique_ptr<Agent>> Agent::Create(const AgentOptions& in,
       return hakd::TimeLayer(item.layer(), timing);
     };
   }
-  return std::unique_ptr<Agent>(new Agent(std::move(options), std::move(token),
-                                          std::move(channel), std::move(facts),
-                                          std::move(measure)));
+  return std::unique_ptr<Agent>(new Agent(
+      std::move(options), std::move(token), std::move(channel),
+      std::move(facts), std::move(measure), std::move(spool),
+      std::move(spooled)));
 }
 
 Agent::Agent(AgentOptions options, std::string token,
              std::shared_ptr<grpc::Channel> channel,
-             hakd::v1::DeviceFacts facts, MeasureFn measure)
+             hakd::v1::DeviceFacts facts, MeasureFn measure,
+             std::unique_ptr<MeasurementSpool> spool,
+             std::vector<SpooledBatch> spooled)
     : options_(std::move(options)),
       token_(std::move(token)),
       channel_(std::move(channel)),
@@ -132,7 +149,21 @@ Agent::Agent(AgentOptions options, std::string token,
       queue_(static_cast<size_t>(options_.finished_task_memory)),
       batcher_(NewInstanceId(),
                BatcherOptions{options_.batch_size,
-                              absl::Milliseconds(options_.batch_flush_ms)}) {}
+                              absl::Milliseconds(options_.batch_flush_ms)}),
+      spool_(std::move(spool)) {
+  // Batches of an earlier run keep their ids (the coordinator recognises
+  // those it committed) and go first on the first stream, like any
+  // unacknowledged batch; new ones are numbered after them, under this
+  // run's own random instance id, so no id is ever reused.
+  absl::MutexLock lock(&mu_);
+  for (SpooledBatch& b : spooled) unacked_.Add(b.seq, std::move(b.batch));
+  batcher_.StartAfter(unacked_.last_seq());
+  if (!unacked_.empty()) {
+    Logf("spool %s: %d unacknowledged batches (%d results) from an earlier "
+         "run, sent first",
+         spool_->path(), unacked_.size(), unacked_.entries());
+  }
+}
 
 Agent::~Agent() = default;
 
@@ -161,9 +192,11 @@ AgentStats Agent::stats() const {
 absl::Status Agent::Run() {
   Logf(
       "%s starting: device %s, %d intra-op and %d inter-op threads, "
-      "LibTorch %s, coordinator %s",
+      "LibTorch %s, coordinator %s, spool %s",
       options_.name, options_.device, options_.threads,
-      options_.interop_threads, facts_.libtorch_version(), options_.server);
+      options_.interop_threads, facts_.libtorch_version(), options_.server,
+      options_.spool_file.empty() ? "none (results kept in memory)"
+                                  : options_.spool_file);
   std::thread measurer([this] { MeasureLoop(); });
   Backoff backoff(
       BackoffOptions{absl::Milliseconds(options_.initial_backoff_ms), 2.0,
@@ -193,13 +226,18 @@ absl::Status Agent::Run() {
   Stop();
   measurer.join();
   absl::MutexLock lock(&mu_);
-  // Results not sent now are lost (a local spool is a later addition).
+  // What is still unacknowledged stays in the spool for the next start
+  // (without a spool it is lost; the coordinator has those items measured
+  // again).
   if (std::optional<ReadyBatch> rest = batcher_.Flush()) {
     PublishLocked(std::move(*rest));
   }
   stats_.unacked_entries = unacked_.entries();
-  Logf("stopped: %d measurements sent, %d unacked", stats_.measurements_sent,
-       stats_.unacked_entries);
+  Logf("stopped: %d measurements sent, %d unacked%s", stats_.measurements_sent,
+       stats_.unacked_entries,
+       spool_ != nullptr && !unacked_.empty()
+           ? absl::StrCat(" (kept in ", spool_->path(), ")")
+           : "");
   return refused;
 }
 
@@ -406,6 +444,7 @@ void Agent::OnTask(ProfilingTask task) {
     return;
   }
   const std::string id = task.task_id();
+  DropHeldItems(&task);
   const int items = task.items_size();
   switch (queue_.Push(std::move(task))) {
     case TaskQueue::PushResult::kQueued:
@@ -432,9 +471,33 @@ void Agent::OnTask(ProfilingTask task) {
   }
 }
 
+void Agent::DropHeldItems(ProfilingTask* task) {
+  absl::MutexLock lock(&mu_);
+  auto* items = task->mutable_items();
+  const int before = items->size();
+  items->erase(std::remove_if(items->begin(), items->end(),
+                              [&](const hakd::v1::TaskItem& item) {
+                                return unacked_.HoldsItem(task->sweep_id(),
+                                                          item.item_index());
+                              }),
+               items->end());
+  if (items->size() < before) {
+    Logf("task %s: %d items measured already, awaiting acknowledgement",
+         task->task_id(), before - items->size());
+  }
+}
+
 void Agent::OnAck(const hakd::v1::BatchAck& ack) {
   absl::MutexLock lock(&mu_);
   const UnackedBatches::AckResult result = unacked_.Ack(ack);
+  if (spool_ != nullptr &&
+      result.outcome != UnackedBatches::AckResult::Outcome::kUnknown) {
+    // Should this fail, the batch is resent after a restart and the
+    // coordinator acknowledges it as a duplicate: harmless.
+    if (absl::Status st = spool_->Remove(ack.batch_id()); !st.ok()) {
+      Logf("%s", st.message());
+    }
+  }
   switch (result.outcome) {
     case UnackedBatches::AckResult::Outcome::kCommitted:
       stats_.measurements_sent += result.measurements;
@@ -470,6 +533,12 @@ void Agent::OnCancel(const hakd::v1::CancelTask& cancel) {
 }
 
 void Agent::PublishLocked(ReadyBatch ready) {
+  // On disk before it can go out: from here on a crash loses nothing of it.
+  if (spool_ != nullptr) {
+    if (absl::Status st = spool_->Add(ready.seq, ready.batch); !st.ok()) {
+      Logf("%s; the batch is kept in memory only", st.message());
+    }
+  }
   if (ready_) outbox_.push_back(BatchMessage(ready.batch));
   unacked_.Add(ready.seq, std::move(ready.batch));
   cv_.SignalAll();

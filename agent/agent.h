@@ -18,6 +18,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
@@ -25,6 +26,7 @@
 #include "absl/synchronization/mutex.h"
 #include "agent/agent_options.h"
 #include "agent/result_batcher.h"
+#include "agent/spool.h"
 #include "agent/task_queue.h"
 #include "agent/throttle_monitor.h"
 #include "agent/unacked_batches.h"
@@ -54,10 +56,12 @@ struct AgentStats {
 
 class Agent {
  public:
-  // Checks the options, reads the token, opens the channel, checks the
-  // device, sets LibTorch's threads and gathers the device facts. An empty
-  // options.name becomes the sanitised host name. `measure` defaults to
-  // hakd::TimeLayer. Errors are the caller's to report (exit code 2).
+  // Checks the options, reads the token, opens the spool (options.spool_file,
+  // unless empty) and loads the batches it holds, opens the channel, checks
+  // the device, sets LibTorch's threads and gathers the device facts. An
+  // empty options.name becomes the sanitised host name. `measure` defaults
+  // to hakd::TimeLayer. Errors are the caller's to report (exit code 2); a
+  // spool that is not one, or is corrupt, or is in use, is one.
   static absl::StatusOr<std::unique_ptr<Agent>> Create(
       const AgentOptions& options, MeasureFn measure = nullptr);
 
@@ -96,7 +100,8 @@ class Agent {
 
   Agent(AgentOptions options, std::string token,
         std::shared_ptr<grpc::Channel> channel, hakd::v1::DeviceFacts facts,
-        MeasureFn measure);
+        MeasureFn measure, std::unique_ptr<MeasurementSpool> spool,
+        std::vector<SpooledBatch> spooled);
 
   // One stream from Connect to Finish. Sets *welcomed when a Welcome came.
   absl::Status RunStream(bool* welcomed);
@@ -111,6 +116,13 @@ class Agent {
   void ReadLoop(Stream* stream);
   void OnWelcome(const hakd::v1::Welcome& welcome);
   void OnTask(hakd::v1::ProfilingTask task);
+  // Removes from `task` the items whose results are held unacknowledged.
+  // After a restart the coordinator sends a chunk again with every item it
+  // has not committed, including those whose results wait in the spool:
+  // they are measured already. Done on receipt, because the task was made
+  // before those batches were committed, while their acknowledgements may
+  // overtake the measuring thread.
+  void DropHeldItems(hakd::v1::ProfilingTask* task);
   void OnAck(const hakd::v1::BatchAck& ack);
   void OnCancel(const hakd::v1::CancelTask& cancel);
 
@@ -121,8 +133,8 @@ class Agent {
                          const TimingOptions& timing);
 
   bool stopping() const;
-  // Keeps a finished batch until acknowledged, and queues it for the
-  // stream when one is ready.
+  // Keeps a finished batch until acknowledged (in the spool first, when
+  // there is one), and queues it for the stream when one is ready.
   void PublishLocked(ReadyBatch ready) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Queues a TaskStatus for the stream, or keeps it for the next one.
   void EnqueueStatusLocked(const std::string& task_id,
@@ -153,6 +165,9 @@ class Agent {
   bool measuring_done_ ABSL_GUARDED_BY(mu_) = false;
   ResultBatcher batcher_ ABSL_GUARDED_BY(mu_);
   UnackedBatches unacked_ ABSL_GUARDED_BY(mu_);
+  // The on-disk copy of unacked_; null without --spool. Written under mu_,
+  // so the two never disagree.
+  const std::unique_ptr<MeasurementSpool> spool_ ABSL_PT_GUARDED_BY(mu_);
   // Messages for the current stream, written in order by Serve().
   std::deque<hakd::v1::AgentMessage> outbox_ ABSL_GUARDED_BY(mu_);
   // TaskStatus messages made while no stream was ready.

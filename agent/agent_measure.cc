@@ -107,14 +107,18 @@ void Agent::RunTask(const ProfilingTask& task) {
     ItemResult result = MeasureItem(task, item, timing);
     absl::MutexLock lock(&mu_);
     std::optional<ReadyBatch> full;
+    const absl::Time now = absl::Now();
     if (result.measurement.has_value()) {
       ++measured;
       ++stats_.items_measured;
-      full = batcher_.Add(std::move(*result.measurement), absl::Now());
+      full = batcher_.Add(std::move(*result.measurement), now);
     } else {
       ++failed;
-      full = batcher_.Add(std::move(*result.failure), absl::Now());
+      full = batcher_.Add(std::move(*result.failure), now);
     }
+    // Also while disconnected (when nothing else flushes): results reach
+    // the spool within the flush interval, whatever the connection does.
+    if (!full.has_value()) full = batcher_.FlushIfDue(now);
     if (full.has_value()) PublishLocked(std::move(*full));
     cv_.SignalAll();  // the batch's flush deadline may be new
   }

@@ -20,8 +20,17 @@ absl::Status CheckRange(absl::string_view flag, int value, int lo, int hi) {
 }  // namespace
 
 absl::Status ValidateAgentOptions(const AgentOptions& o) {
-  if (o.token_file.empty()) {
-    return absl::InvalidArgumentError("--token-file is required");
+  if (o.token_file.empty() && o.tls_cert_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--token-file is required (or --tls-cert/--tls-key for a client "
+        "certificate)");
+  }
+  // The coordinator answers pings more often than every 5 s, without data
+  // between them, by closing the connection ("too many pings").
+  if (o.keepalive_ms < 5000) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--keepalive-ms: ", o.keepalive_ms,
+        " is below 5000 (the coordinator's minimum ping interval)"));
   }
   if (!o.name.empty()) {
     if (absl::Status st = ValidateDeviceName(o.name, "--name"); !st.ok()) {
@@ -66,6 +75,18 @@ std::string SanitizeDeviceName(absl::string_view hostname) {
   }
   if (name.size() > 64) name.resize(64);
   return name;
+}
+
+std::string DefaultSpoolFile(absl::string_view device_name,
+                             absl::string_view server) {
+  std::string file = absl::StrCat("hakd-agent-", device_name, "@");
+  for (char c : server) {
+    const bool ok = absl::ascii_isalnum(static_cast<unsigned char>(c)) ||
+                    c == '.' || c == '_' || c == '-';
+    file.push_back(ok ? c : '_');
+  }
+  absl::StrAppend(&file, ".spool");
+  return file;
 }
 
 std::vector<std::string> NormalizeFlagNames(int argc, char** argv) {

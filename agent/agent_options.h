@@ -14,10 +14,18 @@ namespace hakd::agent {
 struct AgentOptions {
   // host:port of the coordinator. Default "127.0.0.1:50051".
   std::string server = "127.0.0.1:50051";
-  // File holding the bearer token. Required.
+  // File holding the bearer token. Required unless tls_cert_file is given.
   std::string token_file;
   // PEM CA of the coordinator's certificate; empty (default) for plaintext.
   std::string tls_ca_file;
+  // PEM client certificate and key (mutual TLS; both or neither): the
+  // coordinator then knows the agent by the certificate's common name and
+  // no token is needed. Default empty.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  // gRPC keepalive ping period; a link silent for this long plus 10 s is
+  // taken as dead and the agent reconnects. Default 20000 ms.
+  int keepalive_ms = 20000;
   // Permit plaintext to a non-loopback server. Default false.
   bool allow_insecure = false;
   // Device name; empty (default) means the sanitised host name.
@@ -47,7 +55,20 @@ struct AgentOptions {
   // Finished task ids remembered to ignore resends (not a flag).
   // Default 10000.
   int finished_task_memory = 10000;
+  // SQLite file keeping the batches not yet acknowledged, so that a killed
+  // agent resends them when started again (agent/spool.h). Empty (the
+  // default here) keeps them in memory only; main.cc's --spool defaults to
+  // DefaultSpoolFile(name, server).
+  std::string spool_file;
 };
+
+// The spool file used when --spool is not given:
+// "hakd-agent-NAME@SERVER.spool" in the working directory, with SERVER's
+// characters outside [A-Za-z0-9._-] turned into '_'. Batches belong to one
+// device on one coordinator, so agents of other names or coordinators
+// started in the same directory never share one.
+std::string DefaultSpoolFile(absl::string_view device_name,
+                             absl::string_view server);
 
 // INVALID_ARGUMENT naming the flag when a field is out of range. Checks the
 // name only when set.

@@ -2,7 +2,8 @@
 // coordinator. Flags -> AgentOptions -> Agent::Run().
 //
 // Exit codes: 0 after SIGTERM/SIGINT, 2 when the configuration is unusable
-// or the coordinator refuses the agent (bad token, forbidden, bad Hello),
+// (a --spool that is not a spool, is corrupt or in use, among others) or
+// the coordinator refuses the agent (bad token, forbidden, bad Hello),
 // since restarting cannot help; 1 on a second signal (no drain).
 #include <signal.h>
 
@@ -20,6 +21,7 @@
 #include "absl/strings/match.h"
 #include "agent/agent.h"
 #include "agent/agent_options.h"
+#include "agent/device_facts.h"
 #include "agent/log.h"
 #include "agent/signal_watcher.h"
 #include "common/torch/model_artifact.h"
@@ -28,7 +30,13 @@
 ABSL_FLAG(std::string, server, "127.0.0.1:50051",
           "host:port of the coordinator");
 ABSL_FLAG(std::string, token_file, "",
-          "file holding the bearer token (required)");
+          "file holding the bearer token (required unless --tls-cert)");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM client certificate (mutual TLS; needs --tls-ca); replaces the token");
+ABSL_FLAG(std::string, tls_key, "", "PEM key of --tls-cert");
+ABSL_FLAG(int32_t, keepalive_ms, 20000,
+          "keepalive ping period (>= 5000); a link silent this long plus 10 s "
+          "is dead and the agent reconnects");
 ABSL_FLAG(
     std::string, tls_ca, "",
     "PEM file of the CA that signed the coordinator's certificate; "
@@ -51,6 +59,13 @@ ABSL_FLAG(std::string, time_artifact, "",
           "batch 1 on --device, print the figures and exit; no coordinator");
 ABSL_FLAG(int32_t, drain_timeout_ms, 10000,
           "on SIGTERM, how long to wait for outstanding acknowledgements");
+ABSL_FLAG(std::string, spool, "",
+          "SQLite file keeping the results not yet acknowledged by the "
+          "coordinator, written before they are sent, so that an agent that "
+          "is killed resends them when started again; default: "
+          "hakd-agent-NAME@SERVER.spool in the working directory; 'none': "
+          "memory only. A file that is not a spool, or is corrupt or in use, "
+          "stops the agent (exit 2) and is left untouched");
 
 namespace {
 
@@ -59,6 +74,9 @@ hakd::agent::AgentOptions OptionsFromFlags() {
   o.server = absl::GetFlag(FLAGS_server);
   o.token_file = absl::GetFlag(FLAGS_token_file);
   o.tls_ca_file = absl::GetFlag(FLAGS_tls_ca);
+  o.tls_cert_file = absl::GetFlag(FLAGS_tls_cert);
+  o.tls_key_file = absl::GetFlag(FLAGS_tls_key);
+  o.keepalive_ms = absl::GetFlag(FLAGS_keepalive_ms);
   o.allow_insecure = absl::GetFlag(FLAGS_allow_insecure);
   o.name = absl::GetFlag(FLAGS_name);
   o.device = absl::GetFlag(FLAGS_device);
@@ -69,6 +87,17 @@ hakd::agent::AgentOptions OptionsFromFlags() {
   o.batch_flush_ms = absl::GetFlag(FLAGS_batch_flush_ms);
   o.max_backoff_ms = absl::GetFlag(FLAGS_max_backoff_ms);
   o.drain_timeout_ms = absl::GetFlag(FLAGS_drain_timeout_ms);
+  o.spool_file = absl::GetFlag(FLAGS_spool);
+  if (o.spool_file == "none") {
+    o.spool_file.clear();
+  } else if (o.spool_file.empty()) {
+    // The name Agent::Create will use.
+    const std::string name =
+        o.name.empty()
+            ? hakd::agent::SanitizeDeviceName(hakd::agent::HostName())
+            : o.name;
+    o.spool_file = hakd::agent::DefaultSpoolFile(name, o.server);
+  }
   return o;
 }
 

@@ -65,6 +65,10 @@ std::optional<ReadyBatch> ResultBatcher::Flush() {
   return ready;
 }
 
+void ResultBatcher::StartAfter(uint64_t seq) {
+  if (seq >= next_seq_) next_seq_ = seq + 1;
+}
+
 absl::Time ResultBatcher::flush_deadline() const {
   if (pending() == 0) return absl::InfiniteFuture();
   return first_added_ + options_.flush_after;

@@ -52,6 +52,10 @@ class ResultBatcher {
   // Returns the pending batch, if it has any entry.
   std::optional<ReadyBatch> Flush();
 
+  // Numbers the next batch seq + 1 (if that is higher than now): batches
+  // made after a restart then sort after those loaded from the spool.
+  void StartAfter(uint64_t seq);
+
   // When FlushIfDue will next return a batch; InfiniteFuture when empty.
   absl::Time flush_deadline() const;
 

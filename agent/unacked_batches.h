@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -42,6 +43,15 @@ class UnackedBatches {
   // first.
   std::vector<hakd::v1::MeasurementBatch> InOrder() const;
 
+  // True when a batch held has a result (measurement or failure) for this
+  // sweep item: it is measured, only not yet acknowledged.
+  bool HoldsItem(int64_t sweep_id, int item_index) const;
+
+  // The largest sequence number held, 0 when empty.
+  uint64_t last_seq() const {
+    return by_seq_.empty() ? 0 : by_seq_.rbegin()->first;
+  }
+
   // Batches held.
   size_t size() const { return by_seq_.size(); }
   bool empty() const { return by_seq_.empty(); }
@@ -52,6 +62,8 @@ class UnackedBatches {
  private:
   std::map<uint64_t, hakd::v1::MeasurementBatch> by_seq_;
   absl::flat_hash_map<std::string, uint64_t> seq_by_id_;
+  // Results held per (sweep_id, item_index).
+  absl::flat_hash_map<std::pair<int64_t, int>, int> items_;
   int64_t entries_ = 0;
 };
 

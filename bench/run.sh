@@ -16,6 +16,8 @@ declare -A what=(
   [kd-accuracy]="Fashion-MNIST: WRN-16-2 teacher (10 epochs), WRN-16-1 trained alone and distilled from it (5 epochs each, identical schedule): test accuracies; about 50 min on 2 cores"
   [hakd-eval]="design jobs at 50% and 25% of a WRN-16-2 teacher's measured latency on this CPU: the HAKD student vs uniform scaling and Fisher pruning (same distillation schedule), accuracy and measured latency; about 40 min on 2 cores"
   [designer]="the designer alone on a 100-block teacher with a complete synthetic profile: wall time of coverage planning, design and the uniform baseline"
+  [soak]="64 simulated agents and 4 simulated workers against one coordinator for SECONDS (default 600): committed measurements/s, p99 ack time, errors, coordinator memory growth from minute 2 to the end, open descriptors"
+  [fuzz]="every libFuzzer target of tests/fuzz (ASan+UBSan, clang) for SECONDS each (default 600), one core: executions, exec/s, corpus, coverage, crashes"
 )
 # Which program runs each benchmark.
 declare -A program=([ingest]=ingest [query]=query [fidelity]=fidelity
@@ -23,7 +25,7 @@ declare -A program=([ingest]=ingest [query]=query [fidelity]=fidelity
                     [kd-accuracy]=kd [designer]=designer)
 
 usage() {
-  echo "usage: bench/run.sh NAME"
+  echo "usage: bench/run.sh NAME   (bench/run.sh fuzz [SECONDS_PER_TARGET], bench/run.sh soak [SECONDS])"
   echo "benchmarks:"
   for name in "${!what[@]}"; do printf '  %-8s %s\n' "$name" "${what[$name]}"; done | sort
 }
@@ -31,6 +33,13 @@ usage() {
 [ $# -ge 1 ] || { usage; exit 0; }
 name="$1"; shift
 [ -n "${what[$name]:-}" ] || { echo "bench/run.sh: unknown benchmark '$name'" >&2; usage >&2; exit 2; }
+
+if [ "$name" = fuzz ]; then
+  exec bash "$here/fuzz.sh" "$@"
+fi
+if [ "$name" = soak ]; then
+  exec bash "$here/soak.sh" "$@"
+fi
 
 if [ "$name" = hakd-eval ]; then
   echo "bench/run.sh: building (into $build)" >&2
@@ -57,7 +66,8 @@ trap cleanup EXIT
 
 token="bench-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 agent_token="bench-agent-$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')"
-printf 'admin %s\nagent %s\n' "$token" "$agent_token" > "$work/auth"
+digest() { printf %s "$1" | sha256sum | cut -d' ' -f1; }
+printf 'admin sha256:%s\nagent sha256:%s\n' "$(digest "$token")" "$(digest "$agent_token")" > "$work/auth"
 printf '%s\n' "$token" > "$work/token"
 printf '%s\n' "$agent_token" > "$work/agent-token"
 

@@ -70,6 +70,17 @@ absl::Status AtomicFile::Commit() {
   if (rename(temp_path_.c_str(), path_.c_str()) != 0)
     return Errno("write", path_);
   committed_ = true;
+  // The rename itself survives a crash once the directory is on disk too.
+  // Best effort: some file systems refuse to fsync a directory.
+  const size_t slash = path_.rfind('/');
+  const std::string dir = slash == std::string::npos ? "."
+                          : slash == 0               ? "/"
+                                                     : path_.substr(0, slash);
+  const int dir_fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dir_fd >= 0) {
+    fsync(dir_fd);
+    close(dir_fd);
+  }
   return absl::OkStatus();
 }
 

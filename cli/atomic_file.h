@@ -30,7 +30,8 @@ class AtomicFile {
   // Where the content goes.
   std::ostream& stream() { return stream_; }
 
-  // Flushes the data to disk and renames the temporary file to the target.
+  // Flushes the data to disk, renames the temporary file to the target and
+  // flushes the directory (so that the rename, too, survives a crash).
   absl::Status Commit();
 
   // The target path.

@@ -90,6 +90,15 @@ absl::Status RunDesignCancel(CommandContext& ctx);
 // `design submit --watch`).
 absl::Status WatchDesignUntilFinished(CommandContext& ctx, int64_t job_id);
 
+// admin backup FILE: streams a consistent snapshot of the coordinator's
+// database into FILE, checks its size and SHA-256, fsyncs it and only then
+// renames it into place. Listed in the admin table (admin_commands.h).
+absl::Status RunAdminBackup(CommandContext& ctx);
+// admin token create --role R [--device NAME] [--name ID]: a new random
+// token, printed once, and the auth-file line holding only its SHA-256.
+// Local: calls no coordinator.
+absl::Status RunAdminTokenCreate(CommandContext& ctx);
+
 }  // namespace hakd::cli
 
 #endif  // HAKD_CLI_COMMANDS_H_

@@ -1,5 +1,7 @@
 #include "cli/grammar.h"
 
+#include "cli/admin_commands.h"
+
 namespace hakd::cli {
 namespace {
 
@@ -110,7 +112,10 @@ std::vector<FlagSpec> CommandFlags() {
       {"dataset", T::kString, false, "NAME",
        "training data: fashion-mnist or cifar10"},
       {"name", T::kString, false, "TEXT",
-       "task or job name shown in listings (at most 128 characters)"},
+       "task or job name shown in listings (at most 128 characters); "
+       "for admin token create, the token's identity"},
+      {"role", T::kString, false, "ROLE",
+       "agent, worker, reader or admin (admin token create)"},
       {"teacher", T::kString, false, "ARTIFACT",
        "a trained teacher model artifact: train submit distils a student "
        "from it (absent: train a teacher); design submit designs for it"},
@@ -365,8 +370,13 @@ std::vector<CommandSpec> Commands() {
 }  // namespace
 
 const Grammar& HakdctlGrammar() {
-  static const Grammar* const grammar =
-      new Grammar{GlobalFlags(), CommandFlags(), Commands(), {{"o", "output"}}};
+  static const Grammar* const grammar = [] {
+    auto* g = new Grammar{GlobalFlags(), CommandFlags(), Commands(),
+                          {{"o", "output"}}};
+    // The admin subcommands come with their own table (admin_commands.h).
+    for (const AdminCommand& c : AdminCommands()) g->commands.push_back(c.spec);
+    return g;
+  }();
   return *grammar;
 }
 

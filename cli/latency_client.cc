@@ -26,17 +26,20 @@ absl::StatusOr<std::unique_ptr<LatencyClient>> LatencyClient::Create(
       CallTarget{options.client.server, options.token_file,
                  options.timeout_seconds},
       hakd::v1::TrainingService::NewStub(*channel),
-      hakd::v1::DesignService::NewStub(*channel));
+      hakd::v1::DesignService::NewStub(*channel),
+      hakd::v1::AdminService::NewStub(*channel));
 }
 
 LatencyClient::LatencyClient(
     std::unique_ptr<LatencyService::StubInterface> stub, std::string token,
     CallTarget target,
     std::unique_ptr<hakd::v1::TrainingService::StubInterface> training,
-    std::unique_ptr<hakd::v1::DesignService::StubInterface> design)
+    std::unique_ptr<hakd::v1::DesignService::StubInterface> design,
+    std::unique_ptr<hakd::v1::AdminService::StubInterface> admin)
     : stub_(std::move(stub)),
       training_(std::move(training)),
       design_(std::move(design)),
+      admin_(std::move(admin)),
       token_(std::move(token)),
       target_(std::move(target)) {}
 
@@ -48,6 +51,11 @@ absl::Status LatencyClient::NeedTraining() const {
 absl::Status LatencyClient::NeedDesign() const {
   if (design_ != nullptr) return absl::OkStatus();
   return absl::UnimplementedError("this client has no DesignService");
+}
+
+absl::Status LatencyClient::NeedAdmin() const {
+  if (admin_ != nullptr) return absl::OkStatus();
+  return absl::UnimplementedError("this client has no AdminService");
 }
 
 void LatencyClient::Prepare(grpc::ClientContext* context, bool unary) const {
@@ -334,6 +342,19 @@ absl::StatusOr<hakd::v1::DesignJob> LatencyClient::CancelDesign(
       "cancel design jobs", [&](grpc::ClientContext* c, auto* r) {
         return design_->CancelDesign(c, request, r);
       });
+}
+
+// ---- AdminService ----
+
+absl::Status LatencyClient::Backup(
+    const StreamHandler<hakd::v1::BackupChunk>& on_chunk) {
+  if (absl::Status s = NeedAdmin(); !s.ok()) return s;
+  return Stream<hakd::v1::BackupChunk>(
+      "take backups",
+      [&](grpc::ClientContext* c) {
+        return admin_->Backup(c, hakd::v1::BackupRequest());
+      },
+      on_chunk);
 }
 
 }  // namespace hakd::cli

@@ -1,5 +1,5 @@
 // hakdctl's connection to the coordinator's LatencyService,
-// TrainingService and DesignService (one channel, one token). Every call
+// TrainingService, DesignService and AdminService (one channel, one token). Every call
 // carries the bearer token, fails fast when the server is unreachable (no
 // wait-for-ready), and unary calls carry the --timeout deadline; streams do
 // not, because a watch or a large export may rightly last hours. Failures come
@@ -19,6 +19,7 @@
 #include "absl/strings/string_view.h"
 #include "cli/global_options.h"
 #include "cli/rpc_errors.h"
+#include "hakd/v1/admin_service.grpc.pb.h"
 #include "hakd/v1/design.grpc.pb.h"
 #include "hakd/v1/latency_service.grpc.pb.h"
 #include "hakd/v1/training.grpc.pb.h"
@@ -40,14 +41,15 @@ class LatencyClient {
       const GlobalOptions& options);
 
   // Uses `stub` (tests may pass their own) with `token` for every call.
-  // `training` and `design` may be null (tests of latency commands only);
-  // their calls then fail with UNIMPLEMENTED.
+  // `training`, `design` and `admin` may be null (tests of latency commands
+  // only); their calls then fail with UNIMPLEMENTED.
   LatencyClient(
       std::unique_ptr<hakd::v1::LatencyService::StubInterface> stub,
       std::string token, CallTarget target,
       std::unique_ptr<hakd::v1::TrainingService::StubInterface> training =
           nullptr,
-      std::unique_ptr<hakd::v1::DesignService::StubInterface> design = nullptr);
+      std::unique_ptr<hakd::v1::DesignService::StubInterface> design = nullptr,
+      std::unique_ptr<hakd::v1::AdminService::StubInterface> admin = nullptr);
 
   // ListDevices.
   absl::StatusOr<hakd::v1::ListDevicesResponse> ListDevices();
@@ -118,11 +120,18 @@ class LatencyClient {
   // CancelDesign.
   absl::StatusOr<hakd::v1::DesignJob> CancelDesign(int64_t job_id);
 
+  // ---- AdminService ----
+  // Backup; `on_chunk` sees the info chunk, then every data chunk. No
+  // deadline: a large database takes as long as it takes.
+  absl::Status Backup(const StreamHandler<hakd::v1::BackupChunk>& on_chunk);
+
  private:
   // The training stub, or UNIMPLEMENTED when this client has none.
   absl::Status NeedTraining() const;
   // The design stub, or UNIMPLEMENTED when this client has none.
   absl::Status NeedDesign() const;
+  // The admin stub, or UNIMPLEMENTED when this client has none.
+  absl::Status NeedAdmin() const;
   // Token, fail-fast and (for unary calls) the deadline.
   void Prepare(grpc::ClientContext* context, bool unary) const;
   // Runs a unary call and phrases its failure with `action`.
@@ -136,6 +145,7 @@ class LatencyClient {
   std::unique_ptr<hakd::v1::LatencyService::StubInterface> stub_;
   std::unique_ptr<hakd::v1::TrainingService::StubInterface> training_;
   std::unique_ptr<hakd::v1::DesignService::StubInterface> design_;
+  std::unique_ptr<hakd::v1::AdminService::StubInterface> admin_;
   std::string token_;
   CallTarget target_;
 };

@@ -3,6 +3,7 @@
 #include <map>
 
 #include "absl/strings/str_join.h"
+#include "cli/admin_commands.h"
 #include "cli/commands.h"
 #include "cli/errors.h"
 #include "cli/grammar.h"
@@ -16,7 +17,8 @@ using Handler = absl::Status (*)(CommandContext&);
 // Command words -> implementation. Every grammar command but "help" must be
 // here; RunHakdctl reports a missing one rather than doing nothing.
 const std::map<std::string, Handler>& Handlers() {
-  static const auto* const handlers = new std::map<std::string, Handler>{
+  static const auto* const handlers = [] {
+    auto* h = new std::map<std::string, Handler>{
       {"devices list", RunDevicesList},
       {"devices show", RunDevicesShow},
       {"sweep start", RunSweepStart},
@@ -42,7 +44,13 @@ const std::map<std::string, Handler>& Handlers() {
       {"design report", RunDesignReport},
       {"design list", RunDesignList},
       {"design cancel", RunDesignCancel},
-  };
+    };
+    // The admin subcommands come with their own table (admin_commands.h).
+    for (const AdminCommand& c : AdminCommands()) {
+      h->emplace(absl::StrJoin(c.spec.words, " "), c.run);
+    }
+    return h;
+  }();
   return *handlers;
 }
 

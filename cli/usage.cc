@@ -29,11 +29,12 @@ constexpr char kTrailer[] =
     "commands) or a training task id (tasks commands); JOB is a design job\n"
     "id; ARTIFACT is an artifact id (art-...); FILE after --spec, --network,\n"
     "--units-of and --teacher-network is a network spec in JSON (see\n"
-    "docs/network-spec.md).\n"
+    "docs/network-spec.md); FILE after admin backup is where the snapshot\n"
+    "goes (written whole or not at all).\n"
     "\n"
     "Exit codes: 0 ok, 1 failure (or sweep cancelled, prediction\n"
     "incomplete, training task or design job failed or cancelled, artifact\n"
-    "corrupt), 2 usage error, 3 coordinator unreachable, 4 token refused or\n"
+    "or backup corrupt), 2 usage error, 3 coordinator unreachable, 4 token refused or\n"
     "role not allowed, 5 device, sweep, task, design job or artifact not\n"
     "found.\n";
 

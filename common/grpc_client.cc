@@ -78,11 +78,31 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> CreateClientChannel(
     if (!ca.ok()) return ca.status();
     grpc::SslCredentialsOptions ssl;
     ssl.pem_root_certs = *ca;
+    if (options.tls_cert_file.empty() != options.tls_key_file.empty()) {
+      return absl::InvalidArgumentError(
+          "--tls-cert and --tls-key go together (the client certificate and "
+          "its key)");
+    }
+    if (!options.tls_cert_file.empty()) {
+      absl::StatusOr<std::string> cert =
+          ReadWholeFile(options.tls_cert_file, "--tls-cert");
+      if (!cert.ok()) return cert.status();
+      absl::StatusOr<std::string> key =
+          ReadWholeFile(options.tls_key_file, "--tls-key");
+      if (!key.ok()) return key.status();
+      ssl.pem_cert_chain = *cert;
+      ssl.pem_private_key = *key;
+    }
     creds = grpc::SslCredentials(ssl);
     if (!options.tls_server_name.empty()) {
       args.SetSslTargetNameOverride(options.tls_server_name);
     }
   } else {
+    if (!options.tls_cert_file.empty() || !options.tls_key_file.empty()) {
+      return absl::InvalidArgumentError(
+          "--tls-cert/--tls-key need --tls-ca: a client certificate is only "
+          "presented over TLS");
+    }
     if (!options.allow_insecure && !IsLoopbackAddress(options.server)) {
       return absl::InvalidArgumentError(absl::StrCat(
           "--server ", options.server,
@@ -117,6 +137,8 @@ absl::StatusOr<std::string> ReadTokenFile(const std::string& path) {
 }
 
 void AddBearerToken(grpc::ClientContext* context, const std::string& token) {
+  // Empty when the client authenticates with a certificate instead.
+  if (token.empty()) return;
   context->AddMetadata("authorization", absl::StrCat("Bearer ", token));
 }
 

@@ -21,6 +21,11 @@ struct ClientOptions {
   // default) means plaintext, which is refused for non-loopback servers unless
   // allow_insecure is set, so a token never crosses a network in clear.
   std::string tls_ca_file;
+  // PEM client certificate chain and key for mutual TLS (both or neither;
+  // needs tls_ca_file). The coordinator then knows the client by the
+  // certificate's common name and no token is needed. Default: none.
+  std::string tls_cert_file;
+  std::string tls_key_file;
   // Name expected in the coordinator's certificate; default: the host part.
   std::string tls_server_name;
   // Permit plaintext to a non-loopback server. Default false.
@@ -42,7 +47,8 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> CreateClientChannel(
 // INVALID_ARGUMENT for an empty or malformed token).
 absl::StatusOr<std::string> ReadTokenFile(const std::string& path);
 
-// Attaches the bearer token to one call.
+// Attaches the bearer token to one call; nothing when `token` is empty (a
+// client authenticated by its TLS certificate).
 void AddBearerToken(grpc::ClientContext* context, const std::string& token);
 
 // True when host:port names a loopback address (127.0.0.0/8, ::1, localhost).

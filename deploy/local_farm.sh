@@ -23,16 +23,20 @@ farm_init() {
   farm_home="$1"
   mkdir -p "$farm_home"
   chmod 700 "$farm_home"
-  if [ ! -s "$farm_home/auth.txt" ] || ! grep -q '^worker ' "$farm_home/auth.txt"; then
+  # Rewritten when missing or from before digests (tokens in clear).
+  if [ ! -s "$farm_home/auth.txt" ] || ! grep -q '^worker sha256:' "$farm_home/auth.txt"; then
     gen() { head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
     (
       umask 077
       for role in admin reader agent worker; do
         [ -s "$farm_home/$role.token" ] || { gen > "$farm_home/$role.token"; echo >> "$farm_home/$role.token"; }
       done
+      # The auth file keeps only each token's SHA-256 (docs/security.md).
       {
-        echo "# HAKD farm tokens: ROLE TOKEN"
-        for role in admin reader agent worker; do echo "$role $(cat "$farm_home/$role.token")"; done
+        echo "# HAKD farm: ROLE sha256:DIGEST name=IDENTITY"
+        for role in admin reader agent worker; do
+          echo "$role sha256:$(tr -d ' \n' < "$farm_home/$role.token" | sha256sum | cut -d' ' -f1) name=local-$role"
+        done
       } > "$farm_home/auth.txt"
     )
   fi

@@ -47,8 +47,10 @@ absl::Status ValidateFacts(const hakd::v1::DeviceFacts& f) {
 grpc::Status AgentServiceImpl::Connect(
     grpc::ServerContext* context,
     grpc::ServerReaderWriter<CoordinatorMessage, AgentMessage>* stream) {
-  if (grpc::Status st = auth_->Check(context, Permission::kConnectAgent,
-                                     "connect as an agent");
+  Principal who;
+  StreamSlot slot;
+  if (grpc::Status st = auth_->CheckStream(context, Permission::kConnectAgent,
+                                           "connect as an agent", &slot, &who);
       !st.ok()) {
     return st;
   }
@@ -65,6 +67,14 @@ grpc::Status AgentServiceImpl::Connect(
   }
   if (absl::Status st = ValidateFacts(hello.facts()); !st.ok()) {
     return ToGrpcStatus(st);
+  }
+  // A token bound to one device may connect, and so write measurements,
+  // only as that device: a stolen board token cannot poison another's data.
+  if (!who.device.empty() && who.device != hello.name()) {
+    return grpc::Status(
+        grpc::StatusCode::PERMISSION_DENIED,
+        absl::StrCat("hello.name: '", who.identity, "' is bound to device '",
+                     who.device, "' and may not connect as '", hello.name(), "'"));
   }
   const int64_t now = NowUnixMs();
   const std::string fingerprint =

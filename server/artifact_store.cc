@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -64,6 +65,8 @@ std::string DirOf(const std::string& path) {
 ArtifactUpload::~ArtifactUpload() {
   if (!finished_) Discard();
   if (fd_ >= 0) close(fd_);
+  // Once finished the bytes count as stored, in the index.
+  store_->Unreserve(header_.size_bytes());
 }
 
 void ArtifactUpload::Discard() {
@@ -156,9 +159,13 @@ absl::StatusOr<ArtifactRecord> ArtifactUpload::Finish(int64_t now_ms) {
 // ---- ArtifactStore ---------------------------------------------------------
 
 absl::StatusOr<std::unique_ptr<ArtifactStore>> ArtifactStore::Open(
-    const std::string& dir, TrainingStore* index) {
+    const std::string& dir, TrainingStore* index, ArtifactStoreOptions options) {
   if (dir.empty()) return absl::InvalidArgumentError("artifact_dir: required");
-  std::unique_ptr<ArtifactStore> store(new ArtifactStore(dir, index));
+  if (options.quota_bytes < 0 || options.min_free_bytes < 0) {
+    return absl::InvalidArgumentError(
+        "artifact quota and free-space margin must not be negative");
+  }
+  std::unique_ptr<ArtifactStore> store(new ArtifactStore(dir, index, options));
   if (absl::Status st = MakeDir(dir); !st.ok()) {
     return absl::Status(st.code(), absl::StrCat("artifact_dir: ", st.message()));
   }
@@ -176,6 +183,44 @@ absl::StatusOr<std::unique_ptr<ArtifactStore>> ArtifactStore::Open(
     closedir(d);
   }
   return store;
+}
+
+absl::Status ArtifactStore::Reserve(int64_t bytes) {
+  absl::MutexLock lock(&mu_);
+  if (options_.quota_bytes > 0) {
+    HAKD_ASSIGN_OR_RETURN(int64_t stored, index_->ArtifactBytes());
+    if (stored + reserved_ + bytes > options_.quota_bytes) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "header.size_bytes: ", bytes, " more bytes would bring artifacts to ",
+          stored + reserved_ + bytes, " bytes, over the quota of ",
+          options_.quota_bytes,
+          " (hakd-server --artifact-quota-bytes); delete old artifacts or "
+          "raise the quota"));
+    }
+  }
+  struct statvfs fs;
+  if (statvfs(dir_.c_str(), &fs) == 0) {
+    const int64_t free_bytes =
+        static_cast<int64_t>(fs.f_bavail) * static_cast<int64_t>(fs.f_frsize);
+    if (free_bytes - reserved_ - bytes < options_.min_free_bytes) {
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "header.size_bytes: ", bytes, " bytes do not fit: ", dir_, " has ",
+          free_bytes, " bytes free and must keep ", options_.min_free_bytes,
+          " (hakd-server --artifact-min-free-bytes)"));
+    }
+  }
+  reserved_ += bytes;
+  return absl::OkStatus();
+}
+
+void ArtifactStore::Unreserve(int64_t bytes) {
+  absl::MutexLock lock(&mu_);
+  reserved_ -= bytes;
+}
+
+int64_t ArtifactStore::reserved_bytes() const {
+  absl::MutexLock lock(&mu_);
+  return reserved_;
 }
 
 std::string ArtifactStore::FullPath(const std::string& relative) const {
@@ -197,10 +242,12 @@ absl::StatusOr<std::unique_ptr<ArtifactUpload>> ArtifactStore::BeginUpload(
   }
   HAKD_RETURN_IF_ERROR(ValidateSha256Hex(header.sha256(), "header.sha256"));
   HAKD_RETURN_IF_ERROR(index_->CheckLease(header.lease_id(), now_ms).status());
+  HAKD_RETURN_IF_ERROR(Reserve(header.size_bytes()));
 
   std::string temp = absl::StrCat(dir_, "/tmp/upload-XXXXXX");
   const int fd = mkstemp(temp.data());
   if (fd < 0) {
+    Unreserve(header.size_bytes());
     return ErrnoStatus(errno, absl::StrCat("artifact upload: create ", temp));
   }
   return std::unique_ptr<ArtifactUpload>(

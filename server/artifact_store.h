@@ -21,6 +21,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "absl/strings/string_view.h"
 #include "common/sha256.h"
 #include "hakd/v1/training.pb.h"
@@ -32,6 +33,17 @@ namespace hakd {
 inline constexpr int kArtifactChunkBytes = 1 << 20;
 
 class ArtifactStore;
+
+// Limits on what artifacts may take on disk.
+struct ArtifactStoreOptions {
+  // Most bytes all stored artifacts plus uploads in progress may take; an
+  // upload that would pass it is refused with RESOURCE_EXHAUSTED before a
+  // byte is written. 0 (the default) means no quota.
+  int64_t quota_bytes = 0;
+  // Free space the file system must keep after an upload. Default 256 MiB,
+  // so that artifacts never fill the disk the database lives on.
+  int64_t min_free_bytes = int64_t{256} << 20;
+};
 
 // One upload in progress: a temporary file and a running digest. Destroying
 // it before Finish succeeds removes the temporary file.
@@ -74,13 +86,15 @@ class ArtifactStore {
   // Creates `dir` (and its tmp/) when missing and clears leftover
   // temporary files. `index` must outlive the ArtifactStore.
   static absl::StatusOr<std::unique_ptr<ArtifactStore>> Open(
-      const std::string& dir, TrainingStore* index);
+      const std::string& dir, TrainingStore* index,
+      ArtifactStoreOptions options = {});
 
   const std::string& dir() const { return dir_; }
 
   // Validates an upload's header chunk (field named in INVALID_ARGUMENT),
-  // checks that the lease is held (FAILED_PRECONDITION otherwise) and opens
-  // the temporary file.
+  // checks that the lease is held (FAILED_PRECONDITION otherwise), reserves
+  // its size against the quota and free space (RESOURCE_EXHAUSTED naming
+  // the limit) and opens the temporary file.
   absl::StatusOr<std::unique_ptr<ArtifactUpload>> BeginUpload(
       const hakd::v1::ArtifactHeader& header, int64_t now_ms);
 
@@ -101,13 +115,24 @@ class ArtifactStore {
   // Full path of a relative artifact path.
   std::string FullPath(const std::string& relative) const;
 
+  // Bytes reserved by uploads in progress.
+  int64_t reserved_bytes() const;
+
  private:
   friend class ArtifactUpload;
-  ArtifactStore(std::string dir, TrainingStore* index)
-      : dir_(std::move(dir)), index_(index) {}
+  ArtifactStore(std::string dir, TrainingStore* index,
+                ArtifactStoreOptions options)
+      : dir_(std::move(dir)), index_(index), options_(options) {}
+
+  // Checks quota and free space for `bytes` more and reserves them.
+  absl::Status Reserve(int64_t bytes);
+  void Unreserve(int64_t bytes);
 
   const std::string dir_;
   TrainingStore* const index_;
+  const ArtifactStoreOptions options_;
+  mutable absl::Mutex mu_;
+  int64_t reserved_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace hakd

@@ -3,17 +3,23 @@
 #include <fstream>
 #include <sstream>
 
+#include <grpcpp/security/auth_context.h>
+
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/sha256.h"
 
 namespace hakd {
 namespace {
 
-// Tokens shorter than this are refused: they can be guessed.
-constexpr size_t kMinTokenLength = 16;
+constexpr absl::string_view kDigestPrefix = "sha256:";
+constexpr absl::string_view kCertPrefix = "cert:";
+// What gRPC's TLS layer calls the verified subject common name.
+constexpr char kCommonNameProperty[] = "x509_common_name";
 
 bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
   if (a.size() != b.size()) return false;
@@ -22,6 +28,47 @@ bool ConstantTimeEquals(absl::string_view a, absl::string_view b) {
     diff |= static_cast<unsigned char>(a[i] ^ b[i]);
   }
   return diff == 0;
+}
+
+bool IsLowerHex(absl::string_view s) {
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+// Identities and device names: printable, no spaces, not too long.
+bool IsNameChar(char c) {
+  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' ||
+         c == '_' || c == '-' || c == ':' || c == '@';
+}
+
+absl::Status CheckName(absl::string_view value, absl::string_view what,
+                       absl::string_view where) {
+  if (value.empty() || value.size() > 128) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(where, what, " must be 1 to 128 characters"));
+  }
+  for (char c : value) {
+    if (!IsNameChar(c)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, what, " may hold only letters, digits and . _ - : @"));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Role> ParseRole(absl::string_view word, absl::string_view where) {
+  if (word == "agent") return Role::kAgent;
+  if (word == "reader") return Role::kReader;
+  if (word == "admin") return Role::kAdmin;
+  if (word == "worker") return Role::kWorker;
+  return absl::InvalidArgumentError(absl::StrCat(
+      where, "unknown role '", word, "' (agent, worker, reader or admin)"));
+}
+
+grpc::Status Unauthenticated(absl::string_view message) {
+  return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, std::string(message));
 }
 
 }  // namespace
@@ -48,41 +95,76 @@ absl::StatusOr<AuthTable> AuthTable::Parse(absl::string_view text,
     line = absl::StripAsciiWhitespace(line);
     if (line.empty()) continue;
     std::vector<absl::string_view> words =
-        absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
+        absl::StrSplit(line, absl::ByAnyChar(" \t\r"), absl::SkipEmpty());
     const std::string where = absl::StrCat(source, ":", line_no, ": ");
-    if (words.size() != 2) {
-      return absl::InvalidArgumentError(
-          absl::StrCat(where, "expected 'ROLE TOKEN', got ", words.size(), " words"));
+    if (words.size() < 2 || words.size() > 4) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          where, "expected 'ROLE sha256:HEX|cert:CN [name=ID] [device=NAME]', got ",
+          words.size(), " words"));
     }
-    Role role;
-    if (words[0] == "agent") {
-      role = Role::kAgent;
-    } else if (words[0] == "reader") {
-      role = Role::kReader;
-    } else if (words[0] == "admin") {
-      role = Role::kAdmin;
-    } else if (words[0] == "worker") {
-      role = Role::kWorker;
+    absl::StatusOr<Role> role = ParseRole(words[0], where);
+    if (!role.ok()) return role.status();
+    Entry entry;
+    entry.principal.role = *role;
+    absl::string_view credential = words[1];
+    if (absl::ConsumePrefix(&credential, kDigestPrefix)) {
+      if (credential.size() != 64 || !IsLowerHex(credential)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            where, "a token digest is 'sha256:' and 64 lowercase hex digits"));
+      }
+      entry.credential = absl::HexStringToBytes(credential);
+      entry.principal.identity =
+          absl::StrCat("token-", credential.substr(0, 12));
+    } else if (absl::ConsumePrefix(&credential, kCertPrefix)) {
+      if (absl::Status st = CheckName(credential, "a certificate common name", where);
+          !st.ok()) {
+        return st;
+      }
+      entry.is_certificate = true;
+      entry.credential = std::string(credential);
+      entry.principal.identity = std::string(credential);
     } else {
       return absl::InvalidArgumentError(absl::StrCat(
-          where, "unknown role '", words[0],
-          "' (agent, worker, reader or admin)"));
+          where,
+          "tokens are not stored in clear: give 'sha256:' and the token's "
+          "SHA-256 digest (`hakdctl admin token create --role ROLE` makes a "
+          "token and its line; `printf %s TOKEN | sha256sum` digests an "
+          "existing one), or 'cert:CN' for a client certificate"));
     }
-    if (words[1].size() < kMinTokenLength) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          where, "token is shorter than ", kMinTokenLength, " characters"));
-    }
-    for (const auto& [token, unused] : table.entries_) {
-      if (token == words[1]) {
-        return absl::InvalidArgumentError(
-            absl::StrCat(where, "token appears twice"));
+    for (size_t i = 2; i < words.size(); ++i) {
+      absl::string_view option = words[i];
+      if (absl::ConsumePrefix(&option, "name=")) {
+        if (absl::Status st = CheckName(option, "name=", where); !st.ok()) return st;
+        entry.principal.identity = std::string(option);
+      } else if (absl::ConsumePrefix(&option, "device=")) {
+        if (*role != Role::kAgent) {
+          return absl::InvalidArgumentError(
+              absl::StrCat(where, "device= binds agents only, not role '",
+                           words[0], "'"));
+        }
+        if (absl::Status st = CheckName(option, "device=", where); !st.ok()) return st;
+        entry.principal.device = std::string(option);
+      } else {
+        return absl::InvalidArgumentError(absl::StrCat(
+            where, "unknown option '", words[i], "' (name=ID or device=NAME)"));
       }
     }
-    table.entries_.emplace_back(std::string(words[1]), role);
+    for (const Entry& other : table.entries_) {
+      if (other.is_certificate == entry.is_certificate &&
+          other.credential == entry.credential) {
+        return absl::InvalidArgumentError(
+            absl::StrCat(where, "credential appears twice"));
+      }
+      if (other.principal.identity == entry.principal.identity) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            where, "identity '", entry.principal.identity, "' appears twice"));
+      }
+    }
+    table.entries_.push_back(std::move(entry));
   }
   if (table.entries_.empty()) {
     return absl::InvalidArgumentError(
-        absl::StrCat(source, ": holds no token, so nobody could connect"));
+        absl::StrCat(source, ": holds no credential, so nobody could connect"));
   }
   return table;
 }
@@ -97,13 +179,34 @@ absl::StatusOr<AuthTable> AuthTable::Load(const std::string& path) {
   return Parse(text.str(), path);
 }
 
-std::optional<Role> AuthTable::RoleOf(absl::string_view token) const {
-  std::optional<Role> found;
+std::optional<Principal> AuthTable::FindToken(absl::string_view token) const {
+  Sha256 hash;
+  hash.Update(token);
+  const std::string digest = hash.FinishRaw();
+  std::optional<Principal> found;
   // Visit every entry so timing does not reveal which one matched.
-  for (const auto& [candidate, role] : entries_) {
-    if (ConstantTimeEquals(candidate, token)) found = role;
+  for (const Entry& entry : entries_) {
+    if (!entry.is_certificate && ConstantTimeEquals(entry.credential, digest)) {
+      found = entry.principal;
+    }
   }
   return found;
+}
+
+std::optional<Principal> AuthTable::FindCertificate(
+    absl::string_view common_name) const {
+  for (const Entry& entry : entries_) {
+    if (entry.is_certificate && entry.credential == common_name) {
+      return entry.principal;
+    }
+  }
+  return std::nullopt;
+}
+
+std::optional<Role> AuthTable::RoleOf(absl::string_view token) const {
+  std::optional<Principal> p = FindToken(token);
+  if (!p.has_value()) return std::nullopt;
+  return p->role;
 }
 
 bool RoleAllows(Role role, Permission permission) {
@@ -113,38 +216,95 @@ bool RoleAllows(Role role, Permission permission) {
     case Permission::kRead: return role == Role::kReader;
     case Permission::kControl: return false;
     case Permission::kWorker: return role == Role::kWorker;
+    case Permission::kAdmin: return false;
   }
   return false;
 }
 
+Authorizer::Authorizer(std::optional<AuthTable> table,
+                       int max_streams_per_identity)
+    : streams_(max_streams_per_identity) {
+  if (table.has_value()) {
+    table_ = std::make_shared<const AuthTable>(*std::move(table));
+  }
+}
+
+absl::Status Authorizer::Replace(AuthTable table) {
+  absl::MutexLock lock(&mu_);
+  if (table_ == nullptr) {
+    return absl::FailedPreconditionError(
+        "the coordinator runs with --no-auth: there is no auth file to reload");
+  }
+  table_ = std::make_shared<const AuthTable>(std::move(table));
+  return absl::OkStatus();
+}
+
+std::shared_ptr<const AuthTable> Authorizer::Table() const {
+  absl::MutexLock lock(&mu_);
+  return table_;
+}
+
 grpc::Status Authorizer::Check(const grpc::ServerContext* context,
                                Permission permission, absl::string_view what,
-                               Role* role) const {
-  if (!table_.has_value()) {
-    if (role != nullptr) *role = Role::kAdmin;
+                               Principal* who) const {
+  const std::shared_ptr<const AuthTable> table = Table();
+  if (table == nullptr) {
+    if (who != nullptr) *who = Principal{Role::kAdmin, "no-auth", ""};
     return grpc::Status::OK;
   }
-  const auto& metadata = context->client_metadata();
-  auto it = metadata.find("authorization");
-  if (it == metadata.end()) {
-    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
-                        "missing 'authorization: Bearer TOKEN' metadata");
+  std::optional<Principal> found;
+  // A verified client certificate (mutual TLS) is the caller's identity.
+  std::shared_ptr<const grpc::AuthContext> auth = context->auth_context();
+  if (auth != nullptr && auth->IsPeerAuthenticated()) {
+    std::vector<grpc::string_ref> names =
+        auth->FindPropertyValues(kCommonNameProperty);
+    if (names.empty()) {
+      return Unauthenticated("client certificate has no subject common name");
+    }
+    const absl::string_view cn(names.front().data(), names.front().size());
+    found = table->FindCertificate(cn);
+    if (!found.has_value()) {
+      return Unauthenticated(absl::StrCat(
+          "client certificate CN '", cn, "' has no 'cert:' line in the auth file"));
+    }
+  } else {
+    const auto& metadata = context->client_metadata();
+    auto it = metadata.find("authorization");
+    if (it == metadata.end()) {
+      return Unauthenticated(
+          "missing 'authorization: Bearer TOKEN' metadata or client certificate");
+    }
+    absl::string_view value(it->second.data(), it->second.size());
+    if (!absl::ConsumePrefix(&value, "Bearer ")) {
+      return Unauthenticated("authorization metadata must be 'Bearer TOKEN'");
+    }
+    found = table->FindToken(value);
+    if (!found.has_value()) return Unauthenticated("unknown token");
   }
-  absl::string_view value(it->second.data(), it->second.size());
-  if (!absl::ConsumePrefix(&value, "Bearer ")) {
-    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED,
-                        "authorization metadata must be 'Bearer TOKEN'");
-  }
-  std::optional<Role> found = table_->RoleOf(value);
-  if (!found.has_value()) {
-    return grpc::Status(grpc::StatusCode::UNAUTHENTICATED, "unknown token");
-  }
-  if (!RoleAllows(*found, permission)) {
+  if (!RoleAllows(found->role, permission)) {
     return grpc::Status(grpc::StatusCode::PERMISSION_DENIED,
-                        absl::StrCat("role '", RoleName(*found),
-                                     "' may not ", what));
+                        absl::StrCat("role '", RoleName(found->role), "' (",
+                                     found->identity, ") may not ", what));
   }
-  if (role != nullptr) *role = *found;
+  if (who != nullptr) *who = std::move(*found);
+  return grpc::Status::OK;
+}
+
+grpc::Status Authorizer::CheckStream(const grpc::ServerContext* context,
+                                     Permission permission,
+                                     absl::string_view what, StreamSlot* slot,
+                                     Principal* who) const {
+  Principal caller;
+  if (grpc::Status st = Check(context, permission, what, &caller); !st.ok()) {
+    return st;
+  }
+  absl::StatusOr<StreamSlot> acquired = streams_.Acquire(caller.identity);
+  if (!acquired.ok()) {
+    return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                        std::string(acquired.status().message()));
+  }
+  *slot = *std::move(acquired);
+  if (who != nullptr) *who = std::move(caller);
   return grpc::Status::OK;
 }
 

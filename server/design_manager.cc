@@ -115,10 +115,12 @@ void DesignManager::StepJob(int64_t job_id) {
     absl::StatusOr<bool> done = StepStage(&job);
     stage = CurrentStage(&job);
     if (!done.ok()) {
-      // A database hiccup is retried on the next pass; anything else is the
-      // job's own problem and ends it, saying where.
+      // A database hiccup (busy, or full until space returns) is retried on
+      // the next pass; anything else is the job's own problem and ends it,
+      // saying where.
       if (done.status().code() == absl::StatusCode::kUnavailable ||
-          done.status().code() == absl::StatusCode::kInternal) {
+          done.status().code() == absl::StatusCode::kInternal ||
+          done.status().code() == absl::StatusCode::kResourceExhausted) {
         LogLine("hakd-server",
                 absl::StrCat("design job ", job_id, ": ", StageName(job.stage()),
                              ": ", done.status().message(), " (will retry)"));

@@ -21,6 +21,15 @@ constexpr int kMaxListLimit = 10000;
     return _st;                                                          \
   }
 
+// For streaming calls: also holds one of the caller's stream slots until the
+// handler returns.
+#define HAKD_CHECK_STREAM_AUTH(permission, what)                             \
+  StreamSlot _slot;                                                          \
+  if (Status _st = auth_->CheckStream(context, permission, what, &_slot);    \
+      !_st.ok()) {                                                           \
+    return _st;                                                              \
+  }
+
 Status CheckJobId(int64_t job_id) {
   if (job_id <= 0) {
     return Status(StatusCode::INVALID_ARGUMENT,
@@ -88,7 +97,7 @@ Status DesignServiceImpl::ListDesigns(
 Status DesignServiceImpl::WatchDesign(
     grpc::ServerContext* context, const hakd::v1::GetDesignRequest* request,
     grpc::ServerWriter<hakd::v1::DesignJob>* writer) {
-  HAKD_CHECK_AUTH(Permission::kRead, "watch design jobs");
+  HAKD_CHECK_STREAM_AUTH(Permission::kRead, "watch design jobs");
   if (Status st = CheckJobId(request->job_id()); !st.ok()) return st;
   int64_t version = store_->version();
   std::string last_sent;

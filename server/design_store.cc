@@ -43,15 +43,23 @@ absl::Status DesignStore::Init() {
   HAKD_RETURN_IF_ERROR(db_->Exec(options_.synchronous_full
                                      ? "PRAGMA synchronous = FULL"
                                      : "PRAGMA synchronous = NORMAL"));
+  if (options_.max_page_count > 0) {
+    HAKD_RETURN_IF_ERROR(db_->SetMaxPageCount(options_.max_page_count));
+  }
   // A no-op when the LatencyStore has already migrated the file.
   return MigrateSchema(db_.get());
+}
+
+absl::Status DesignStore::SetMaxPageCount(int64_t pages) {
+  absl::MutexLock lock(&mu_);
+  return db_->SetMaxPageCount(pages);
 }
 
 absl::StatusOr<hakd::v1::DesignJob> DesignStore::Create(hakd::v1::DesignJob job,
                                                         int64_t now_ms) {
   {
     absl::MutexLock lock(&mu_);
-    Transaction txn(db_.get());
+    Transaction txn(db_.get(), "store a new design job", "job");
     HAKD_RETURN_IF_ERROR(txn.Begin());
     job.set_job_id(0);
     job.set_created_unix_ms(now_ms);
@@ -93,6 +101,8 @@ absl::StatusOr<hakd::v1::DesignJob> DesignStore::Get(int64_t job_id) {
 absl::Status DesignStore::Save(const hakd::v1::DesignJob& job, int64_t now_ms) {
   {
     absl::MutexLock lock(&mu_);
+    WriteScope scope(db_.get(),
+                     absl::StrCat("save design job ", job.job_id()), "update");
     HAKD_ASSIGN_OR_RETURN(
         Statement s,
         db_->Prepare("UPDATE design_jobs SET job = ?, state = ?, stage = ?, "

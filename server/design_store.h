@@ -29,6 +29,9 @@ struct DesignStoreOptions {
   bool synchronous_full = true;
   // How long the connection waits on a lock before failing. Default 5000 ms.
   int busy_timeout_ms = 5000;
+  // Caps the file at this many pages for the store's writes (PRAGMA
+  // max_page_count); 0 (the default): no cap. For tests of a full database.
+  int64_t max_page_count = 0;
 };
 
 class DesignStore {
@@ -49,6 +52,9 @@ class DesignStore {
   absl::StatusOr<std::vector<hakd::v1::DesignJob>> List(int limit);
   // Ids of jobs still running, oldest first.
   absl::StatusOr<std::vector<int64_t>> RunningIds();
+
+  // Changes DesignStoreOptions::max_page_count at run time (0: no cap).
+  absl::Status SetMaxPageCount(int64_t pages);
 
   // Increases on every Create and Save.
   int64_t version() const;

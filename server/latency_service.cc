@@ -25,6 +25,15 @@ constexpr int kMaxPageSize = 10000;
     return _st;                                                             \
   }
 
+// For streaming calls: also holds one of the caller's stream slots until the
+// handler returns.
+#define HAKD_CHECK_STREAM_AUTH(permission, what)                             \
+  StreamSlot _slot;                                                          \
+  if (Status _st = auth_->CheckStream(context, permission, what, &_slot);    \
+      !_st.ok()) {                                                           \
+    return _st;                                                              \
+  }
+
 Status ValidateFilter(const hakd::v1::LayerFilter& f) {
   if (f.has_kind() && (!hakd::v1::LayerKind_IsValid(f.kind()) ||
                        f.kind() == hakd::v1::LAYER_KIND_UNSPECIFIED)) {
@@ -132,7 +141,7 @@ Status LatencyServiceImpl::QueryMeasurements(
 Status LatencyServiceImpl::ExportMeasurements(
     grpc::ServerContext* context, const hakd::v1::ExportMeasurementsRequest* request,
     grpc::ServerWriter<hakd::v1::MeasurementPage>* writer) {
-  HAKD_CHECK_AUTH(Permission::kRead, "export measurements");
+  HAKD_CHECK_STREAM_AUTH(Permission::kRead, "export measurements");
   if (request->page_size() < 0 || request->page_size() > kMaxPageSize) {
     return Status(StatusCode::INVALID_ARGUMENT,
                   absl::StrCat("page_size: must be in [1, ", kMaxPageSize, "]"));
@@ -219,7 +228,7 @@ Status LatencyServiceImpl::CancelSweep(grpc::ServerContext* context,
 Status LatencyServiceImpl::WatchSweep(grpc::ServerContext* context,
                                       const hakd::v1::GetSweepRequest* request,
                                       grpc::ServerWriter<hakd::v1::Sweep>* writer) {
-  HAKD_CHECK_AUTH(Permission::kRead, "watch sweeps");
+  HAKD_CHECK_STREAM_AUTH(Permission::kRead, "watch sweeps");
   int64_t version = sweeps_->version();
   std::string last_sent;
   absl::Time last_write = absl::InfinitePast();

@@ -12,6 +12,7 @@
 #include "absl/strings/str_join.h"
 #include "common/network/network_analysis.h"
 #include "common/network/unit_key.h"
+#include "server/db_file_check.h"
 #include "server/schema.h"
 
 namespace hakd {
@@ -203,13 +204,17 @@ absl::Status LatencyStore::TuneConnection(SqliteDb* db) const {
 
 absl::Status LatencyStore::Init() {
   absl::MutexLock lock(&write_mu_);
+  // A file that is not a database, is corrupt or has a newer schema is
+  // refused here, read-only, before anything could be written to it.
+  HAKD_RETURN_IF_ERROR(CheckDatabaseFile(options_.path));
   HAKD_ASSIGN_OR_RETURN(writer_, SqliteDb::Open(
       options_.path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
                          SQLITE_OPEN_NOMUTEX,
       options_.busy_timeout_ms));
-  // Reading the header first makes a non-database file fail here, before
-  // anything could be written to it.
   HAKD_RETURN_IF_ERROR(writer_->QueryInt("PRAGMA schema_version").status());
+  if (options_.max_page_count > 0) {
+    HAKD_RETURN_IF_ERROR(writer_->SetMaxPageCount(options_.max_page_count));
+  }
   HAKD_RETURN_IF_ERROR(writer_->Exec("PRAGMA journal_mode = WAL"));
   HAKD_RETURN_IF_ERROR(writer_->Exec(options_.synchronous_full
                                          ? "PRAGMA synchronous = FULL"
@@ -230,6 +235,11 @@ absl::Status LatencyStore::Init() {
   return absl::OkStatus();
 }
 
+absl::Status LatencyStore::SetMaxPageCount(int64_t pages) {
+  absl::MutexLock lock(&write_mu_);
+  return writer_->SetMaxPageCount(pages);
+}
+
 absl::StatusOr<DeviceRecord> LatencyStore::RegisterDevice(
     const std::string& name, const hakd::v1::DeviceFacts& facts,
     int64_t now_ms) {
@@ -240,7 +250,8 @@ absl::StatusOr<DeviceRecord> LatencyStore::RegisterDevice(
     return absl::InvalidArgumentError("facts: cannot be encoded as JSON");
   }
   absl::MutexLock lock(&write_mu_);
-  Transaction txn(writer_.get());
+  Transaction txn(writer_.get(), absl::StrCat("register device '", name, "'"),
+                  "registration");
   HAKD_RETURN_IF_ERROR(txn.Begin());
   {
     HAKD_ASSIGN_OR_RETURN(Statement up, writer_->Prepare(
@@ -264,6 +275,9 @@ absl::StatusOr<DeviceRecord> LatencyStore::RegisterDevice(
 
 absl::Status LatencyStore::TouchDevice(int64_t device_id, int64_t now_ms) {
   absl::MutexLock lock(&write_mu_);
+  WriteScope scope(writer_.get(),
+                   absl::StrCat("record that device ", device_id, " was seen"),
+                   "update");
   HAKD_ASSIGN_OR_RETURN(Statement st, writer_->Prepare(
       "UPDATE devices SET last_seen_ms = max(last_seen_ms, ?2) WHERE id = ?1"));
   return st.Bind(1, device_id).Bind(2, now_ms).Run();
@@ -621,7 +635,15 @@ absl::StatusOr<CommitSummary> LatencyStore::CommitBatches(
   summary.results.resize(batches.size());
   std::map<LayerKey, int64_t> created;
   std::map<std::string, int64_t> created_units;
-  Transaction txn(writer_.get());
+  // Every batch of the group goes in one transaction: a full database
+  // stores none of them, and none is acknowledged.
+  Transaction txn(writer_.get(),
+                  batches.size() == 1
+                      ? absl::StrCat("store measurement batch '",
+                                     batches[0].batch->batch_id(), "'")
+                      : absl::StrCat("store a group of ", batches.size(),
+                                     " measurement batches"),
+                  batches.size() == 1 ? "batch" : "group");
   HAKD_RETURN_IF_ERROR(txn.Begin());
   for (size_t i = 0; i < batches.size(); ++i) {
     const PendingBatch& p = batches[i];
@@ -688,7 +710,10 @@ absl::StatusOr<std::set<int64_t>> LatencyStore::FailRejectedItems(
   if (items.empty()) return touched;
   const std::string message = absl::StrCat("batch rejected: ", error);
   absl::MutexLock lock(&write_mu_);
-  Transaction txn(writer_.get());
+  Transaction txn(writer_.get(),
+                  absl::StrCat("fail the items of rejected batch '",
+                               batch.batch_id(), "'"),
+                  "update");
   HAKD_RETURN_IF_ERROR(txn.Begin());
   for (const auto& [sweep_id, item_index] : items) {
     // Only pending items of this device's own sweeps: a batch naming someone
@@ -802,7 +827,9 @@ absl::StatusOr<SweepRecord> LatencyStore::CreateSweepOfItems(
   absl::MutexLock lock(&write_mu_);
   std::map<LayerKey, int64_t> created;
   std::map<std::string, int64_t> created_units;
-  Transaction txn(writer_.get());
+  Transaction txn(writer_.get(),
+                  absl::StrCat("create a sweep of ", items.size(), " items"),
+                  "sweep");
   HAKD_RETURN_IF_ERROR(txn.Begin());
   HAKD_ASSIGN_OR_RETURN(Statement ins, writer_->Prepare(
       "INSERT INTO sweeps(device_id, preset, settings, state, total, "
@@ -923,6 +950,8 @@ absl::StatusOr<std::vector<SweepChunk>> LatencyStore::PendingChunks(int64_t swee
 
 absl::Status LatencyStore::MarkSweepRunning(int64_t sweep_id, int64_t now_ms) {
   absl::MutexLock lock(&write_mu_);
+  WriteScope scope(writer_.get(),
+                   absl::StrCat("mark sweep ", sweep_id, " running"), "update");
   HAKD_ASSIGN_OR_RETURN(Statement st, writer_->Prepare(
       "UPDATE sweeps SET state = 2, started_ms = ?2 WHERE id = ?1 AND state = 1"));
   return st.Bind(1, sweep_id).Bind(2, now_ms).Run();
@@ -931,6 +960,8 @@ absl::Status LatencyStore::MarkSweepRunning(int64_t sweep_id, int64_t now_ms) {
 absl::StatusOr<SweepRecord> LatencyStore::CancelSweep(int64_t sweep_id, int64_t now_ms) {
   {
     absl::MutexLock lock(&write_mu_);
+    WriteScope scope(writer_.get(), absl::StrCat("cancel sweep ", sweep_id),
+                     "cancellation");
     HAKD_ASSIGN_OR_RETURN(Statement st, writer_->Prepare(
         "UPDATE sweeps SET state = 4, finished_ms = ?2 WHERE id = ?1 AND "
         "state IN (1, 2)"));
@@ -1022,6 +1053,10 @@ LatencyStore::FlaggedNetworkResults(int64_t device_id,
 
 absl::Status LatencyStore::SaveOverheadModel(const hakd::v1::OverheadModel& model) {
   absl::MutexLock lock(&write_mu_);
+  WriteScope scope(writer_.get(),
+                   absl::StrCat("save the overhead model of device ",
+                                model.device_id()),
+                   "model");
   HAKD_ASSIGN_OR_RETURN(Statement st, writer_->Prepare(
       "INSERT OR REPLACE INTO overhead_models(device_id, model, fitted_ms) "
       "VALUES(?1, ?2, ?3)"));

@@ -45,6 +45,10 @@ struct StoreOptions {
   int64_t mmap_bytes = int64_t{1} << 30;
   // Page cache per connection in KiB (PRAGMA cache_size). Default 16384.
   int cache_kib = 16384;
+  // Caps the file at this many pages for the store's writes (PRAGMA
+  // max_page_count), as if the disk were that small; 0 (the default): no
+  // cap. For tests of a full database; see SetMaxPageCount.
+  int64_t max_page_count = 0;
 };
 
 // A device row.
@@ -211,6 +215,10 @@ class LatencyStore {
 
   // The schema version of the open database.
   int schema_version() const { return schema_version_; }
+
+  // Changes StoreOptions::max_page_count at run time (0: no cap), e.g. to
+  // let a test fill the database and then give the space back.
+  absl::Status SetMaxPageCount(int64_t pages);
 
  private:
   using LayerKey = std::tuple<int, int, int, int, int, int, int, int, int, int, int>;

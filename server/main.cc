@@ -17,6 +17,14 @@ ABSL_FLAG(std::string, auth_file, "", "auth file: one 'ROLE TOKEN' per line (rol
 ABSL_FLAG(bool, no_auth, false, "accept calls without tokens (loopback only, for local experiments)");
 ABSL_FLAG(std::string, tls_cert, "", "PEM certificate chain for TLS");
 ABSL_FLAG(std::string, tls_key, "", "PEM private key for TLS");
+ABSL_FLAG(int32_t, max_streams_per_identity, hakd::Authorizer::kDefaultMaxStreamsPerIdentity,
+          "streaming calls (agent streams, watches, artifact transfers) one identity may hold open");
+ABSL_FLAG(int64_t, artifact_quota_bytes, 0, "most bytes stored artifacts may take (0: no quota)");
+ABSL_FLAG(int64_t, artifact_min_free_bytes, int64_t{256} << 20,
+          "free space artifact uploads must leave on the artifact file system");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA of client certificates (mutual TLS); a verified certificate's "
+          "CN is looked up as 'cert:CN' in the auth file");
 ABSL_FLAG(bool, allow_insecure, false, "allow plaintext on a non-loopback address");
 ABSL_FLAG(int, heartbeat_timeout_ms, 15000, "silence after which a device is offline");
 ABSL_FLAG(int, max_message_bytes, 16 << 20, "largest gRPC message accepted");
@@ -24,6 +32,8 @@ ABSL_FLAG(std::string, port_file, "", "write the bound port to this file once se
 ABSL_FLAG(bool, sync_full, true, "fsync every commit (PRAGMA synchronous=FULL)");
 ABSL_FLAG(std::string, artifact_dir, "", "directory of training artifacts (models, checkpoints); default: 'artifacts' beside --db");
 ABSL_FLAG(int, lease_ms, 30000, "how long a training worker's lease lasts without ReportProgress (>= 1000)");
+// For tests and drills of a full disk; not in the documentation.
+ABSL_FLAG(int64_t, db_max_pages, 0, "testing: cap the database at N pages (PRAGMA max_page_count), as if the disk were full beyond; 0: no cap");
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
@@ -38,6 +48,7 @@ int main(int argc, char** argv) {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);  // reload the auth file
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   hakd::ServerOptions options;
@@ -47,6 +58,10 @@ int main(int argc, char** argv) {
   options.no_auth = absl::GetFlag(FLAGS_no_auth);
   options.tls_cert = absl::GetFlag(FLAGS_tls_cert);
   options.tls_key = absl::GetFlag(FLAGS_tls_key);
+  options.tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca);
+  options.max_streams_per_identity = absl::GetFlag(FLAGS_max_streams_per_identity);
+  options.artifact_quota_bytes = absl::GetFlag(FLAGS_artifact_quota_bytes);
+  options.artifact_min_free_bytes = absl::GetFlag(FLAGS_artifact_min_free_bytes);
   options.allow_insecure = absl::GetFlag(FLAGS_allow_insecure);
   options.heartbeat_timeout_ms = absl::GetFlag(FLAGS_heartbeat_timeout_ms);
   options.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
@@ -54,6 +69,7 @@ int main(int argc, char** argv) {
   options.synchronous_full = absl::GetFlag(FLAGS_sync_full);
   options.artifact_dir = absl::GetFlag(FLAGS_artifact_dir);
   options.lease_ms = absl::GetFlag(FLAGS_lease_ms);
+  options.db_max_pages = absl::GetFlag(FLAGS_db_max_pages);
   if (options.heartbeat_timeout_ms < 1000) {
     std::fprintf(stderr, "hakd-server: --heartbeat_timeout_ms must be >= 1000\n");
     return 2;
@@ -69,7 +85,10 @@ int main(int argc, char** argv) {
   hakd::HakdServer* raw = server->get();
   std::thread stopper([raw, &signals] {
     int sig = 0;
-    sigwait(&signals, &sig);
+    while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
+      // A bad file keeps the credentials in force; the reason is logged.
+      raw->ReloadAuth().IgnoreError();
+    }
     raw->Shutdown(absl::Seconds(3));
   });
   raw->Wait();

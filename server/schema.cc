@@ -227,7 +227,13 @@ CREATE TABLE design_jobs(
 CREATE INDEX design_jobs_by_state ON design_jobs(state, id);
 )sql";
 
-constexpr const char* kMigrations[] = {kV1, kV2, kV3, kV4, kV5, kV6};
+// Version 7: who (the auth file's identity) took each lease, so that a
+// worker may report and upload only for tasks it holds.
+constexpr char kV7[] = R"sql(
+ALTER TABLE training_tasks ADD COLUMN lease_identity TEXT NOT NULL DEFAULT '';
+)sql";
+
+constexpr const char* kMigrations[] = {kV1, kV2, kV3, kV4, kV5, kV6, kV7};
 
 }  // namespace
 

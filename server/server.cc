@@ -23,6 +23,26 @@ absl::StatusOr<std::string> ReadFile(const std::string& path, const char* flag) 
 
 }  // namespace
 
+absl::Status HakdServer::ReloadAuth() {
+  absl::Status st;
+  if (options_.auth_file.empty()) {
+    st = absl::FailedPreconditionError(
+        "running with --no-auth: there is no auth file to reload");
+  } else {
+    absl::StatusOr<AuthTable> table = AuthTable::Load(options_.auth_file);
+    st = table.ok() ? auth_->Replace(*std::move(table)) : table.status();
+    if (st.ok()) {
+      LogLine("hakd-server",
+              absl::StrCat("auth file ", options_.auth_file, " reloaded"));
+      return st;
+    }
+  }
+  LogLine("hakd-server", absl::StrCat("auth file not reloaded, the previous "
+                                      "credentials stay in force: ",
+                                      st.message()));
+  return st;
+}
+
 std::string ArtifactDirOf(const ServerOptions& options) {
   if (!options.artifact_dir.empty()) return options.artifact_dir;
   const size_t slash = options.db_path.rfind('/');
@@ -39,6 +59,11 @@ absl::StatusOr<std::unique_ptr<HakdServer>> HakdServer::BuildAndStart(
   const bool tls = !options.tls_cert.empty() || !options.tls_key.empty();
   if (tls && (options.tls_cert.empty() || options.tls_key.empty())) {
     return absl::InvalidArgumentError("--tls-cert and --tls-key go together");
+  }
+  if (!options.tls_client_ca.empty() && !tls) {
+    return absl::InvalidArgumentError(
+        "--tls-client-ca needs --tls-cert and --tls-key: client certificates "
+        "are checked only over TLS");
   }
   if (!tls && !loopback && !options.allow_insecure) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -60,11 +85,18 @@ absl::StatusOr<std::unique_ptr<HakdServer>> HakdServer::BuildAndStart(
     if (!loaded.ok()) return loaded.status();
     table = *std::move(loaded);
   }
-  s->auth_ = std::make_unique<Authorizer>(std::move(table));
+  if (options.max_streams_per_identity < 1) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "--max-streams-per-identity: ", options.max_streams_per_identity,
+        " is below 1"));
+  }
+  s->auth_ = std::make_unique<Authorizer>(std::move(table),
+                                          options.max_streams_per_identity);
 
   StoreOptions store_options;
   store_options.path = options.db_path;
   store_options.synchronous_full = options.synchronous_full;
+  store_options.max_page_count = options.db_max_pages;
   absl::StatusOr<std::unique_ptr<LatencyStore>> store = LatencyStore::Open(store_options);
   if (!store.ok()) return store.status();
   s->store_ = *std::move(store);
@@ -79,12 +111,15 @@ absl::StatusOr<std::unique_ptr<HakdServer>> HakdServer::BuildAndStart(
   training_options.path = options.db_path;
   training_options.synchronous_full = options.synchronous_full;
   training_options.lease_ms = options.lease_ms;
+  training_options.max_page_count = options.db_max_pages;
   absl::StatusOr<std::unique_ptr<TrainingStore>> training =
       TrainingStore::Open(training_options);
   if (!training.ok()) return training.status();
   s->training_ = *std::move(training);
   absl::StatusOr<std::unique_ptr<ArtifactStore>> artifacts =
-      ArtifactStore::Open(ArtifactDirOf(options), s->training_.get());
+      ArtifactStore::Open(ArtifactDirOf(options), s->training_.get(),
+                          ArtifactStoreOptions{options.artifact_quota_bytes,
+                                               options.artifact_min_free_bytes});
   if (!artifacts.ok()) {
     return absl::Status(artifacts.status().code(),
                         absl::StrCat("--artifact-dir ", ArtifactDirOf(options),
@@ -114,6 +149,7 @@ absl::StatusOr<std::unique_ptr<HakdServer>> HakdServer::BuildAndStart(
   DesignStoreOptions design_options;
   design_options.path = options.db_path;
   design_options.synchronous_full = options.synchronous_full;
+  design_options.max_page_count = options.db_max_pages;
   absl::StatusOr<std::unique_ptr<DesignStore>> designs =
       DesignStore::Open(design_options);
   if (!designs.ok()) return designs.status();
@@ -124,6 +160,10 @@ absl::StatusOr<std::unique_ptr<HakdServer>> HakdServer::BuildAndStart(
       s->registry_.get(), DesignManagerOptions());
   s->design_service_ = std::make_unique<DesignServiceImpl>(
       s->auth_.get(), s->designs_.get(), s->design_manager_.get());
+  // Snapshots of a backup that a crash interrupted.
+  RemoveStaleSnapshots(options.db_path);
+  s->admin_service_ = std::make_unique<AdminServiceImpl>(s->auth_.get(),
+                                                         options.db_path);
 
   std::shared_ptr<grpc::ServerCredentials> creds;
   if (tls) {
@@ -133,6 +173,16 @@ absl::StatusOr<std::unique_ptr<HakdServer>> HakdServer::BuildAndStart(
     if (!key.ok()) return key.status();
     grpc::SslServerCredentialsOptions ssl;
     ssl.pem_key_cert_pairs.push_back({*key, *cert});
+    if (!options.tls_client_ca.empty()) {
+      absl::StatusOr<std::string> ca =
+          ReadFile(options.tls_client_ca, "--tls-client-ca");
+      if (!ca.ok()) return ca.status();
+      ssl.pem_root_certs = *ca;
+      // Verified when presented, optional otherwise: readers and admins
+      // may keep using tokens while boards use certificates.
+      ssl.client_certificate_request =
+          GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY;
+    }
     creds = grpc::SslServerCredentials(ssl);
   } else {
     creds = grpc::InsecureServerCredentials();
@@ -157,6 +207,7 @@ absl::StatusOr<std::unique_ptr<HakdServer>> HakdServer::BuildAndStart(
   builder.RegisterService(s->training_service_.get());
   builder.RegisterService(s->worker_service_.get());
   builder.RegisterService(s->design_service_.get());
+  builder.RegisterService(s->admin_service_.get());
   s->server_ = builder.BuildAndStart();
   if (s->server_ == nullptr || s->port_ == 0) {
     return absl::UnavailableError(
@@ -171,6 +222,7 @@ absl::StatusOr<std::unique_ptr<HakdServer>> HakdServer::BuildAndStart(
     health->SetServingStatus("hakd.v1.TrainingService", true);
     health->SetServingStatus("hakd.v1.WorkerService", true);
     health->SetServingStatus("hakd.v1.DesignService", true);
+    health->SetServingStatus("hakd.v1.AdminService", true);
   }
 
   HakdServer* self = s.get();
@@ -216,6 +268,12 @@ absl::StatusOr<std::unique_ptr<HakdServer>> HakdServer::BuildAndStart(
 }
 
 void HakdServer::Wait() { server_->Wait(); }
+
+absl::Status HakdServer::SetDatabaseMaxPages(int64_t pages) {
+  if (absl::Status st = store_->SetMaxPageCount(pages); !st.ok()) return st;
+  if (absl::Status st = training_->SetMaxPageCount(pages); !st.ok()) return st;
+  return designs_->SetMaxPageCount(pages);
+}
 
 void HakdServer::Shutdown(absl::Duration grace) {
   if (shut_down_.exchange(true)) return;

@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/notification.h"
 #include "absl/time/time.h"
+#include "server/admin_service.h"
 #include "server/agent_registry.h"
 #include "server/agent_service.h"
 #include "server/artifact_store.h"
@@ -43,6 +44,11 @@ struct ServerOptions {
   // PEM certificate chain and key for TLS; both or neither. Default: none.
   std::string tls_cert;
   std::string tls_key;
+  // PEM CA whose client certificates are accepted (mutual TLS): a client
+  // presenting one signed by it is known by its subject's common name
+  // ("cert:CN" lines of the auth file); clients without a certificate still
+  // use bearer tokens. Needs tls_cert/tls_key. Default: none.
+  std::string tls_client_ca;
   // Allow plaintext on a non-loopback address. Default false.
   bool allow_insecure = false;
   // Silence after which an agent's device is offline. Default 15000 ms.
@@ -58,6 +64,18 @@ struct ServerOptions {
   std::string artifact_dir;
   // How long a training lease lasts without ReportProgress. Default 30000 ms.
   int lease_ms = 30000;
+  // Streaming calls (agent streams, watches, artifact transfers) one
+  // identity may hold open at once. Default 64.
+  int max_streams_per_identity = Authorizer::kDefaultMaxStreamsPerIdentity;
+  // Most bytes stored artifacts may take; 0 (the default): no quota.
+  int64_t artifact_quota_bytes = 0;
+  // Free space artifact uploads must leave on the artifact file system.
+  // Default 256 MiB.
+  int64_t artifact_min_free_bytes = int64_t{256} << 20;
+  // Caps the database at this many pages (PRAGMA max_page_count on every
+  // writing connection), as if the disk were that small; 0 (the default):
+  // no cap. For tests of a full database.
+  int64_t db_max_pages = 0;
 };
 
 // The artifact directory `options` select (see ServerOptions::artifact_dir).
@@ -75,8 +93,17 @@ class HakdServer {
   int port() const { return port_; }
   // Blocks until Shutdown.
   void Wait();
+  // Reads the auth file again and puts it in force for calls checked from
+  // now on (SIGHUP): a revoked token stops working without a restart, and
+  // streams it already opened are not cut. On error (unreadable or invalid
+  // file, or --no-auth) the credentials in force stay; either way the
+  // outcome is logged.
+  absl::Status ReloadAuth();
   // Stops accepting, ends streams after `grace`, commits what is queued.
   void Shutdown(absl::Duration grace);
+  // Changes ServerOptions::db_max_pages while serving (0: no cap), e.g. for
+  // a test that fills the database and then gives the space back.
+  absl::Status SetDatabaseMaxPages(int64_t pages);
 
  private:
   HakdServer() = default;
@@ -97,6 +124,7 @@ class HakdServer {
   std::unique_ptr<DesignStore> designs_;
   std::unique_ptr<DesignManager> design_manager_;
   std::unique_ptr<DesignServiceImpl> design_service_;
+  std::unique_ptr<AdminServiceImpl> admin_service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
 

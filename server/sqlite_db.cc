@@ -1,11 +1,25 @@
 #include "server/sqlite_db.h"
 
 #include <algorithm>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 
 namespace hakd {
+namespace {
+
+constexpr char kFullCause[] =
+    "(disk or PRAGMA max_page_count limit reached)";
+
+// The first line of `sql`, at most 80 characters: names a statement in one
+// short line.
+absl::string_view FirstLine(absl::string_view sql) {
+  sql = absl::StripLeadingAsciiWhitespace(sql);
+  return sql.substr(0, std::min(sql.find('\n'), size_t{80}));
+}
+
+}  // namespace
 
 absl::Status SqliteStatus(int rc, sqlite3* db, absl::string_view what) {
   if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW) {
@@ -17,7 +31,7 @@ absl::Status SqliteStatus(int rc, sqlite3* db, absl::string_view what) {
   switch (rc & 0xff) {
     case SQLITE_FULL:
       return absl::ResourceExhaustedError(
-          absl::StrCat(msg, " (the latency database is full)"));
+          absl::StrCat("database full: ", FirstLine(what), " ", kFullCause));
     case SQLITE_BUSY:
     case SQLITE_LOCKED:
       return absl::UnavailableError(msg);
@@ -93,7 +107,7 @@ absl::StatusOr<bool> Statement::Step() {
   const int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  return SqliteStatus(rc, db_->raw(), sqlite3_sql(stmt_));
+  return db_->Error(rc, sqlite3_sql(stmt_));
 }
 
 absl::Status Statement::Run() {
@@ -136,9 +150,7 @@ absl::Status SqliteDb::Exec(absl::string_view sql) {
   const int rc = sqlite3_exec(db_, owned.c_str(), nullptr, nullptr, &err);
   if (err != nullptr) sqlite3_free(err);
   // Name the statement by its first line, so the error stays one line.
-  absl::string_view first = absl::StripLeadingAsciiWhitespace(owned);
-  first = first.substr(0, std::min(first.find('\n'), size_t{80}));
-  return SqliteStatus(rc, db_, first);
+  return Error(rc, FirstLine(owned));
 }
 
 absl::StatusOr<Statement> SqliteDb::Prepare(const std::string& sql) {
@@ -151,6 +163,43 @@ absl::StatusOr<Statement> SqliteDb::Prepare(const std::string& sql) {
     it = cache_.emplace(sql, stmt).first;
   }
   return Statement(it->second, this);
+}
+
+absl::Status SqliteDb::Error(int rc, absl::string_view what) const {
+  if ((rc & 0xff) == SQLITE_FULL && !write_action_.empty()) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("database full: cannot ", write_action_, " ", kFullCause,
+                     "; nothing of this ", write_unit_, " was stored"));
+  }
+  return SqliteStatus(rc, db_, what);
+}
+
+absl::Status SqliteDb::SetMaxPageCount(int64_t pages) {
+  if (pages < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("max_page_count: ", pages, " is negative"));
+  }
+  if (default_max_pages_ == 0) {
+    absl::StatusOr<int64_t> current = QueryInt("PRAGMA max_page_count");
+    if (!current.ok()) return current.status();
+    default_max_pages_ = *current;
+  }
+  return Exec(absl::StrCat("PRAGMA max_page_count = ",
+                           pages > 0 ? pages : default_max_pages_));
+}
+
+WriteScope::WriteScope(SqliteDb* db, absl::string_view action,
+                       absl::string_view unit)
+    : db_(db),
+      saved_action_(std::move(db->write_action_)),
+      saved_unit_(std::move(db->write_unit_)) {
+  db_->write_action_ = std::string(action);
+  db_->write_unit_ = std::string(unit);
+}
+
+WriteScope::~WriteScope() {
+  db_->write_action_ = std::move(saved_action_);
+  db_->write_unit_ = std::move(saved_unit_);
 }
 
 absl::StatusOr<int64_t> SqliteDb::QueryInt(const std::string& sql) {

@@ -10,15 +10,19 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace hakd {
 
 // Maps a SQLite result code to a Status whose message names the operation.
+// A full database (SQLITE_FULL: the disk, or the PRAGMA max_page_count cap)
+// is RESOURCE_EXHAUSTED "database full: WHAT (disk or PRAGMA max_page_count
+// limit reached)".
 absl::Status SqliteStatus(int rc, sqlite3* db, absl::string_view what);
 
 class SqliteDb;
@@ -81,10 +85,48 @@ class SqliteDb {
   int Changes() const { return sqlite3_changes(db_); }
   sqlite3* raw() const { return db_; }
 
+  // Caps the file at `pages` pages for writes through this connection
+  // (PRAGMA max_page_count, which SQLite keeps per connection); 0 lifts the
+  // cap back to SQLite's default. A cap below the file's current size acts
+  // as its current size. Writes that need more pages fail RESOURCE_EXHAUSTED
+  // as on a full disk.
+  absl::Status SetMaxPageCount(int64_t pages);
+
+  // SqliteStatus of `rc` for `what` on this connection; when the database is
+  // full during a WriteScope, the message names the scope's write instead.
+  absl::Status Error(int rc, absl::string_view what) const;
+
  private:
+  friend class WriteScope;
   explicit SqliteDb(sqlite3* db) : db_(db) {}
   sqlite3* db_;
   std::map<std::string, sqlite3_stmt*> cache_;
+  // The write in progress (see WriteScope); empty outside one.
+  std::string write_action_;
+  std::string write_unit_;
+  // SQLite's own max_page_count, read before the first SetMaxPageCount.
+  int64_t default_max_pages_ = 0;
+};
+
+// Names the write a connection is doing, for the error when the database
+// fills up during it: RESOURCE_EXHAUSTED "database full: cannot ACTION (disk
+// or PRAGMA max_page_count limit reached); nothing of this UNIT was stored".
+// Use it around a single statement or a Transaction (which rolls back whole,
+// so the claim holds); Transaction takes the same two words. The innermost
+// scope names the write; the previous one is restored on destruction.
+class WriteScope {
+ public:
+  // `action` completes "cannot ..." (e.g. "store measurement batch 'b-1'"),
+  // `unit` completes "nothing of this ..." (e.g. "batch").
+  WriteScope(SqliteDb* db, absl::string_view action, absl::string_view unit);
+  ~WriteScope();
+  WriteScope(const WriteScope&) = delete;
+  WriteScope& operator=(const WriteScope&) = delete;
+
+ private:
+  SqliteDb* db_;
+  std::string saved_action_;
+  std::string saved_unit_;
 };
 
 // Begins a transaction (BEGIN IMMEDIATE) and rolls it back unless Commit()
@@ -92,6 +134,11 @@ class SqliteDb {
 class Transaction {
  public:
   explicit Transaction(SqliteDb* db) : db_(db) {}
+  // As above, naming the write for a full database (see WriteScope).
+  Transaction(SqliteDb* db, absl::string_view action, absl::string_view unit)
+      : db_(db) {
+    scope_.emplace(db, action, unit);
+  }
   ~Transaction();
   absl::Status Begin();
   absl::Status Commit();
@@ -99,6 +146,8 @@ class Transaction {
  private:
   SqliteDb* db_;
   bool open_ = false;
+  // Names the write until the destructor's rollback is done.
+  std::optional<WriteScope> scope_;
 };
 
 }  // namespace hakd

@@ -110,7 +110,8 @@ absl::StatusOr<SweepPlan> PlanSweep(const hakd::v1::StartSweepRequest& request,
     std::vector<int> resolutions(f.resolutions().begin(), f.resolutions().end());
     if (!spatial) resolutions = {0};
     for (int res : resolutions) {
-      for (int ch = c.start(); ch <= c.stop(); ch += step) {
+      // 64 bits: ch + step may pass INT32_MAX before the loop ends.
+      for (int64_t ch = c.start(); ch <= c.stop(); ch += step) {
         LayerSpec l;
         l.set_kind(f.kind());
         l.set_batch(f.batch() == 0 ? 1 : f.batch());

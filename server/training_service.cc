@@ -23,6 +23,15 @@ constexpr int kMaxListLimit = 10000;
     return _st;                                                             \
   }
 
+// For streaming calls: also holds one of the caller's stream slots until the
+// handler returns.
+#define HAKD_CHECK_STREAM_AUTH(permission, what)                             \
+  StreamSlot _slot;                                                          \
+  if (Status _st = auth_->CheckStream(context, permission, what, &_slot);    \
+      !_st.ok()) {                                                           \
+    return _st;                                                              \
+  }
+
 Status CheckTaskId(int64_t task_id) {
   if (task_id <= 0) {
     return Status(StatusCode::INVALID_ARGUMENT,
@@ -91,7 +100,7 @@ Status TrainingServiceImpl::ListTrainingTasks(
 Status TrainingServiceImpl::WatchTrainingTask(
     grpc::ServerContext* context, const hakd::v1::GetTrainingTaskRequest* request,
     grpc::ServerWriter<hakd::v1::TrainingTask>* writer) {
-  HAKD_CHECK_AUTH(Permission::kRead, "watch training tasks");
+  HAKD_CHECK_STREAM_AUTH(Permission::kRead, "watch training tasks");
   if (Status st = CheckTaskId(request->task_id()); !st.ok()) return st;
   int64_t version = store_->version();
   std::string last_sent;
@@ -131,7 +140,7 @@ Status TrainingServiceImpl::CancelTrainingTask(
 Status TrainingServiceImpl::GetArtifact(
     grpc::ServerContext* context, const hakd::v1::GetArtifactRequest* request,
     grpc::ServerWriter<hakd::v1::ArtifactChunk>* writer) {
-  HAKD_CHECK_AUTH(Permission::kRead, "read artifacts");
+  HAKD_CHECK_STREAM_AUTH(Permission::kRead, "read artifacts");
   if (absl::Status st = ValidateArtifactId(request->artifact_id(), "artifact_id");
       !st.ok()) {
     return ToGrpcStatus(st);

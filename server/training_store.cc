@@ -185,6 +185,9 @@ absl::Status TrainingStore::Init() {
                                      ? "PRAGMA synchronous = FULL"
                                      : "PRAGMA synchronous = NORMAL"));
   HAKD_RETURN_IF_ERROR(db_->Exec("PRAGMA foreign_keys = ON"));
+  if (options_.max_page_count > 0) {
+    HAKD_RETURN_IF_ERROR(db_->SetMaxPageCount(options_.max_page_count));
+  }
   // A no-op when the LatencyStore has already migrated the file.
   return MigrateSchema(db_.get());
 }
@@ -360,7 +363,7 @@ absl::StatusOr<TrainingTask> TrainingStore::Submit(
   absl::MutexLock lock(&mu_);
   int64_t id = 0;
   {
-    Transaction txn(db_.get());
+    Transaction txn(db_.get(), "queue a training task", "task");
     HAKD_RETURN_IF_ERROR(txn.Begin());
     // The models the task starts from must exist before it is queued.
     const std::pair<const char*, const std::string*> models[] = {
@@ -435,7 +438,8 @@ absl::StatusOr<TrainingTask> TrainingStore::Cancel(int64_t task_id,
                                                    int64_t now_ms) {
   absl::MutexLock lock(&mu_);
   {
-    Transaction txn(db_.get());
+    Transaction txn(db_.get(), absl::StrCat("cancel training task ", task_id),
+                    "cancellation");
     HAKD_RETURN_IF_ERROR(txn.Begin());
     TaskState state;
     {
@@ -507,12 +511,19 @@ absl::StatusOr<std::vector<hakd::v1::WorkerInfo>> TrainingStore::ListWorkers(
   return workers;
 }
 
+absl::Status TrainingStore::SetMaxPageCount(int64_t pages) {
+  absl::MutexLock lock(&mu_);
+  return db_->SetMaxPageCount(pages);
+}
+
 // ---- workers ---------------------------------------------------------------
 
 absl::Status TrainingStore::RegisterWorker(
     const std::string& name, const hakd::v1::WorkerCapabilities& caps,
     int64_t now_ms) {
   absl::MutexLock lock(&mu_);
+  WriteScope scope(db_.get(), absl::StrCat("register worker '", name, "'"),
+                   "registration");
   HAKD_ASSIGN_OR_RETURN(
       Statement s,
       db_->Prepare("INSERT INTO workers(name, capabilities, first_seen_ms, "
@@ -523,14 +534,33 @@ absl::Status TrainingStore::RegisterWorker(
   return s.Run();
 }
 
+absl::StatusOr<int64_t> TrainingStore::ArtifactBytes() {
+  absl::MutexLock lock(&mu_);
+  return db_->QueryInt("SELECT COALESCE(SUM(size), 0) FROM artifacts");
+}
+
+absl::StatusOr<std::string> TrainingStore::LeaseIdentity(
+    const std::string& lease_id) {
+  absl::MutexLock lock(&mu_);
+  HAKD_ASSIGN_OR_RETURN(
+      Statement s,
+      db_->Prepare("SELECT lease_identity FROM training_tasks WHERE lease_id = ?"));
+  s.Bind(1, lease_id);
+  HAKD_ASSIGN_OR_RETURN(bool row, s.Step());
+  if (!row) return LeaseLost();
+  return s.ColumnText(0);
+}
+
 absl::StatusOr<std::optional<LeaseGrant>> TrainingStore::LeaseTask(
-    const std::string& worker, int64_t now_ms) {
+    const std::string& worker, int64_t now_ms, const std::string& identity) {
   absl::MutexLock lock(&mu_);
   LeaseGrant grant;
   int64_t task_id = 0;
   int reaped = 0;
   {
-    Transaction txn(db_.get());
+    Transaction txn(db_.get(),
+                    absl::StrCat("lease a task to worker '", worker, "'"),
+                    "lease");
     HAKD_RETURN_IF_ERROR(txn.Begin());
     {
       HAKD_ASSIGN_OR_RETURN(
@@ -562,13 +592,15 @@ absl::StatusOr<std::optional<LeaseGrant>> TrainingStore::LeaseTask(
           db_->Prepare("UPDATE training_tasks SET state = ?, "
                        "attempts = attempts + 1, worker = ?, lease_id = ?, "
                        "lease_expires_ms = ?, started_ms = CASE WHEN "
-                       "started_ms = 0 THEN ? ELSE started_ms END WHERE id = ?"));
+                       "started_ms = 0 THEN ? ELSE started_ms END, "
+                       "lease_identity = ? WHERE id = ?"));
       s.Bind(1, int64_t{hakd::v1::TASK_RUNNING})
           .Bind(2, worker)
           .Bind(3, grant.lease_id)
           .Bind(4, now_ms + options_.lease_ms)
           .Bind(5, now_ms)
-          .Bind(6, task_id);
+          .Bind(6, identity)
+          .Bind(7, task_id);
       HAKD_RETURN_IF_ERROR(s.Run());
     }
     HAKD_RETURN_IF_ERROR(txn.Commit());
@@ -587,7 +619,7 @@ absl::StatusOr<bool> TrainingStore::ReportProgress(
     const hakd::v1::EpochMetrics* finished_epoch, int64_t now_ms) {
   absl::MutexLock lock(&mu_);
   {
-    Transaction txn(db_.get());
+    Transaction txn(db_.get(), "record training progress", "report");
     HAKD_RETURN_IF_ERROR(txn.Begin());
     HAKD_ASSIGN_OR_RETURN(LeaseRow found, FindLeaseLocked(lease_id));
     if (found.state == hakd::v1::TASK_CANCELLED) {
@@ -638,7 +670,7 @@ absl::Status TrainingStore::Complete(
   const std::string& model_artifact_id = request.model_artifact_id();
   absl::MutexLock lock(&mu_);
   {
-    Transaction txn(db_.get());
+    Transaction txn(db_.get(), "complete a training task", "completion");
     HAKD_RETURN_IF_ERROR(txn.Begin());
     HAKD_ASSIGN_OR_RETURN(LeaseRow found, FindLeaseLocked(lease_id));
     if (found.state == hakd::v1::TASK_SUCCEEDED) {
@@ -705,7 +737,8 @@ absl::StatusOr<bool> TrainingStore::Fail(const std::string& lease_id,
   absl::MutexLock lock(&mu_);
   bool will_retry = false;
   {
-    Transaction txn(db_.get());
+    Transaction txn(db_.get(), "record a training task's failure",
+                    "report");
     HAKD_RETURN_IF_ERROR(txn.Begin());
     HAKD_ASSIGN_OR_RETURN(LeaseRow found, FindLeaseLocked(lease_id));
     if (found.state == hakd::v1::TASK_CANCELLED) return false;
@@ -745,7 +778,8 @@ absl::StatusOr<int> TrainingStore::ReapExpiredLeases(int64_t now_ms) {
   }
   int reaped = 0;
   {
-    Transaction txn(db_.get());
+    Transaction txn(db_.get(), "requeue training tasks with expired leases",
+                    "update");
     HAKD_RETURN_IF_ERROR(txn.Begin());
     HAKD_ASSIGN_OR_RETURN(reaped, ReapLocked(now_ms));
     if (reaped == 0) return 0;  // nothing written; the rollback is free
@@ -776,7 +810,8 @@ absl::StatusOr<CommittedArtifact> TrainingStore::CommitArtifact(
   CommittedArtifact out;
   ArtifactRecord& r = out.record;
   {
-    Transaction txn(db_.get());
+    Transaction txn(db_.get(), absl::StrCat("index a ", kind, " artifact"),
+                    "upload");
     HAKD_RETURN_IF_ERROR(txn.Begin());
     HAKD_ASSIGN_OR_RETURN(LeaseRow held, HeldLeaseLocked(lease_id, now_ms));
     int64_t n = 0;

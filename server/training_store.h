@@ -41,6 +41,9 @@ struct TrainingStoreOptions {
   int busy_timeout_ms = 5000;
   // How long a lease lasts without ReportProgress. Default 30000 ms.
   int lease_ms = 30000;
+  // Caps the file at this many pages for the store's writes (PRAGMA
+  // max_page_count); 0 (the default): no cap. For tests of a full database.
+  int64_t max_page_count = 0;
 };
 
 // An artifacts row. `path` is relative to the artifact directory.
@@ -88,6 +91,9 @@ class TrainingStore {
 
   int lease_ms() const { return options_.lease_ms; }
 
+  // Changes TrainingStoreOptions::max_page_count at run time (0: no cap).
+  absl::Status SetMaxPageCount(int64_t pages);
+
   // ---- users ----
 
   // Queues a validated spec (ValidateSubmitTraining) as given: zero fields
@@ -117,9 +123,16 @@ class TrainingStore {
                               int64_t now_ms);
   // Reaps expired leases, then leases the oldest queued task to `worker`;
   // nullopt when none is queued. NOT_FOUND for an unregistered worker
-  // (which should RegisterWorker again).
-  absl::StatusOr<std::optional<LeaseGrant>> LeaseTask(const std::string& worker,
-                                                      int64_t now_ms);
+  // (which should RegisterWorker again). `identity` (the caller's, from the
+  // auth file) is recorded with the lease; see LeaseIdentity.
+  absl::StatusOr<std::optional<LeaseGrant>> LeaseTask(
+      const std::string& worker, int64_t now_ms,
+      const std::string& identity = "");
+  // Bytes of every artifact indexed.
+  absl::StatusOr<int64_t> ArtifactBytes();
+  // The identity that took `lease_id`; FAILED_PRECONDITION when no task has
+  // that lease (the same answer the lease calls give).
+  absl::StatusOr<std::string> LeaseIdentity(const std::string& lease_id);
   // Renews the lease and stores the progress (and `finished_epoch` when its
   // epoch is > 0, replacing an earlier report of that epoch). Returns true
   // when the task was cancelled. FAILED_PRECONDITION for an unknown,

@@ -15,11 +15,26 @@ namespace {
 using grpc::Status;
 using grpc::StatusCode;
 
+// Declares `who`, the authenticated caller.
 #define HAKD_CHECK_AUTH(what)                                                \
-  if (Status _st = auth_->Check(context, Permission::kWorker, what);         \
+  Principal who;                                                             \
+  if (Status _st = auth_->Check(context, Permission::kWorker, what, &who);   \
       !_st.ok()) {                                                           \
     return _st;                                                              \
   }
+
+// For streaming calls: also holds one of the caller's stream slots.
+#define HAKD_CHECK_STREAM_AUTH(what)                                         \
+  Principal who;                                                             \
+  StreamSlot _slot;                                                          \
+  if (Status _st = auth_->CheckStream(context, Permission::kWorker, what,    \
+                                      &_slot, &who);                         \
+      !_st.ok()) {                                                           \
+    return _st;                                                              \
+  }
+
+#define HAKD_CHECK_HOLDS(lease_id)                                           \
+  if (Status _st = CheckHolds(who, lease_id); !_st.ok()) return _st;
 
 #define HAKD_CHECK_VALID(expr)                                               \
   if (absl::Status _st = (expr); !_st.ok()) return ToGrpcStatus(_st);
@@ -27,6 +42,22 @@ using grpc::StatusCode;
 constexpr size_t kMaxErrorLength = 4096;
 
 }  // namespace
+
+Status WorkerServiceImpl::CheckHolds(const Principal& who,
+                                     const std::string& lease_id) {
+  if (who.role == Role::kAdmin) return Status::OK;
+  absl::StatusOr<std::string> holder = store_->LeaseIdentity(lease_id);
+  if (!holder.ok()) return ToGrpcStatus(holder.status());
+  // Empty: a lease taken before identities were recorded (schema 6), which
+  // its worker may finish after an upgrade.
+  if (!holder->empty() && *holder != who.identity) {
+    return Status(StatusCode::PERMISSION_DENIED,
+                  absl::StrCat("lease_id: the lease is not held by '",
+                               who.identity, "'; a worker may act only for "
+                               "tasks it leased itself"));
+  }
+  return Status::OK;
+}
 
 Status WorkerServiceImpl::RegisterWorker(
     grpc::ServerContext* context, const hakd::v1::RegisterWorkerRequest* request,
@@ -47,7 +78,7 @@ Status WorkerServiceImpl::LeaseTask(grpc::ServerContext* context,
   HAKD_CHECK_AUTH("lease training tasks");
   HAKD_CHECK_VALID(ValidateWorkerName(request->worker(), "worker"));
   absl::StatusOr<std::optional<LeaseGrant>> grant =
-      store_->LeaseTask(request->worker(), NowUnixMs());
+      store_->LeaseTask(request->worker(), NowUnixMs(), who.identity);
   if (!grant.ok()) return ToGrpcStatus(grant.status());
   response->set_lease_ms(store_->lease_ms());
   if (!grant->has_value()) {
@@ -70,6 +101,7 @@ Status WorkerServiceImpl::ReportProgress(
     hakd::v1::ReportProgressResponse* response) {
   HAKD_CHECK_AUTH("report training progress");
   HAKD_CHECK_VALID(ValidateLeaseId(request->lease_id(), "lease_id"));
+  HAKD_CHECK_HOLDS(request->lease_id());
   HAKD_CHECK_VALID(ValidateProgress(request->progress(), "progress"));
   const bool has_epoch = request->finished_epoch().epoch() != 0;
   if (has_epoch) {
@@ -88,7 +120,7 @@ Status WorkerServiceImpl::UploadArtifact(
     grpc::ServerContext* context,
     grpc::ServerReader<hakd::v1::ArtifactChunk>* reader,
     hakd::v1::ArtifactInfo* response) {
-  HAKD_CHECK_AUTH("upload artifacts");
+  HAKD_CHECK_STREAM_AUTH("upload artifacts");
   hakd::v1::ArtifactChunk chunk;
   if (!reader->Read(&chunk)) {
     return Status(StatusCode::INVALID_ARGUMENT,
@@ -98,6 +130,8 @@ Status WorkerServiceImpl::UploadArtifact(
     return Status(StatusCode::INVALID_ARGUMENT,
                   "header: the first chunk must be a header");
   }
+  HAKD_CHECK_VALID(ValidateLeaseId(chunk.header().lease_id(), "header.lease_id"));
+  HAKD_CHECK_HOLDS(chunk.header().lease_id());
   absl::StatusOr<std::unique_ptr<ArtifactUpload>> upload =
       artifacts_->BeginUpload(chunk.header(), NowUnixMs());
   if (!upload.ok()) return ToGrpcStatus(upload.status());
@@ -124,8 +158,9 @@ Status WorkerServiceImpl::UploadArtifact(
 Status WorkerServiceImpl::DownloadArtifact(
     grpc::ServerContext* context, const hakd::v1::DownloadArtifactRequest* request,
     grpc::ServerWriter<hakd::v1::ArtifactChunk>* writer) {
-  HAKD_CHECK_AUTH("download artifacts");
+  HAKD_CHECK_STREAM_AUTH("download artifacts");
   HAKD_CHECK_VALID(ValidateLeaseId(request->lease_id(), "lease_id"));
+  HAKD_CHECK_HOLDS(request->lease_id());
   HAKD_CHECK_VALID(ValidateArtifactId(request->artifact_id(), "artifact_id"));
   absl::StatusOr<ArtifactRecord> record = artifacts_->ForWorker(
       request->lease_id(), request->artifact_id(), NowUnixMs());
@@ -141,6 +176,7 @@ Status WorkerServiceImpl::CompleteTask(
     hakd::v1::CompleteTaskResponse*) {
   HAKD_CHECK_AUTH("complete training tasks");
   HAKD_CHECK_VALID(ValidateLeaseId(request->lease_id(), "lease_id"));
+  HAKD_CHECK_HOLDS(request->lease_id());
   // Empty for a saliency task; the store checks what each kind must send.
   if (!request->model_artifact_id().empty()) {
     HAKD_CHECK_VALID(
@@ -155,6 +191,7 @@ Status WorkerServiceImpl::FailTask(grpc::ServerContext* context,
                                    hakd::v1::FailTaskResponse* response) {
   HAKD_CHECK_AUTH("fail training tasks");
   HAKD_CHECK_VALID(ValidateLeaseId(request->lease_id(), "lease_id"));
+  HAKD_CHECK_HOLDS(request->lease_id());
   if (request->error().size() > kMaxErrorLength) {
     return Status(StatusCode::INVALID_ARGUMENT,
                   absl::StrCat("error: ", request->error().size(),

@@ -47,6 +47,11 @@ class WorkerServiceImpl final : public hakd::v1::WorkerService::Service {
                         hakd::v1::FailTaskResponse* response) override;
 
  private:
+  // OK when `who` took `lease_id` (or is an admin); PERMISSION_DENIED when
+  // another identity holds it, so one worker's token cannot report, upload
+  // or finish for another's task.
+  grpc::Status CheckHolds(const Principal& who, const std::string& lease_id);
+
   const Authorizer* const auth_;
   TrainingStore* const store_;
   ArtifactStore* const artifacts_;

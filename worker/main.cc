@@ -22,8 +22,10 @@
 #include "worker/worker.h"
 
 ABSL_FLAG(std::string, server, "127.0.0.1:50051", "host:port of the coordinator");
-ABSL_FLAG(std::string, token_file, "", "file holding the bearer token of role worker (required)");
+ABSL_FLAG(std::string, token_file, "", "file holding the bearer token of role worker (required unless --tls-cert)");
 ABSL_FLAG(std::string, tls_ca, "", "PEM CA of the coordinator's certificate; empty: plaintext (loopback only)");
+ABSL_FLAG(std::string, tls_cert, "", "PEM client certificate (mutual TLS; needs --tls-ca); replaces the token");
+ABSL_FLAG(std::string, tls_key, "", "PEM key of --tls-cert");
 ABSL_FLAG(bool, allow_insecure, false, "permit plaintext to a non-loopback coordinator");
 ABSL_FLAG(std::string, name, "", "worker name; default: <hostname>-worker");
 ABSL_FLAG(std::string, device, "cpu", "where training runs: cpu or cuda:N");
@@ -60,6 +62,8 @@ int main(int argc, char** argv) {
   o.server = absl::GetFlag(FLAGS_server);
   o.token_file = absl::GetFlag(FLAGS_token_file);
   o.tls_ca_file = absl::GetFlag(FLAGS_tls_ca);
+  o.tls_cert_file = absl::GetFlag(FLAGS_tls_cert);
+  o.tls_key_file = absl::GetFlag(FLAGS_tls_key);
   o.allow_insecure = absl::GetFlag(FLAGS_allow_insecure);
   o.name = absl::GetFlag(FLAGS_name);
   o.device = absl::GetFlag(FLAGS_device);

@@ -98,11 +98,17 @@ absl::StatusOr<std::unique_ptr<Worker>> Worker::Create(const WorkerOptions& give
   if (absl::Status st = CheckDevice(options.device); !st.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("--device: ", st.message()));
   }
-  absl::StatusOr<std::string> token = ReadTokenFile(options.token_file);
-  if (!token.ok()) return token.status();
+  // With a client certificate the token is optional.
+  absl::StatusOr<std::string> token = std::string();
+  if (!options.token_file.empty() || options.tls_cert_file.empty()) {
+    token = ReadTokenFile(options.token_file);
+    if (!token.ok()) return token.status();
+  }
   ClientOptions co;
   co.server = options.server;
   co.tls_ca_file = options.tls_ca_file;
+  co.tls_cert_file = options.tls_cert_file;
+  co.tls_key_file = options.tls_key_file;
   co.allow_insecure = options.allow_insecure;
   co.max_receive_message_bytes = 8 << 20;
   absl::StatusOr<std::shared_ptr<grpc::Channel>> channel = CreateClientChannel(co);

@@ -7,7 +7,10 @@
 namespace hakd::worker {
 
 absl::Status ValidateWorkerOptions(const WorkerOptions& o) {
-  if (o.token_file.empty()) return absl::InvalidArgumentError("--token-file is required");
+  if (o.token_file.empty() && o.tls_cert_file.empty()) {
+    return absl::InvalidArgumentError(
+        "--token-file is required (or --tls-cert/--tls-key for a client certificate)");
+  }
   if (o.device != "cpu") {
     int index = 0;
     if (!absl::StartsWith(o.device, "cuda:") ||

@@ -11,11 +11,16 @@ namespace hakd::worker {
 struct WorkerOptions {
   // host:port of the coordinator. Default "127.0.0.1:50051".
   std::string server = "127.0.0.1:50051";
-  // File holding the bearer token (role worker). Required.
+  // File holding the bearer token (role worker). Required unless a client
+  // certificate is given.
   std::string token_file;
   // PEM CA of the coordinator's certificate; empty: plaintext (loopback only
   // unless allow_insecure). Default empty.
   std::string tls_ca_file;
+  // PEM client certificate and key (mutual TLS): the worker is then known by
+  // the certificate's common name. Both or neither. Default empty.
+  std::string tls_cert_file;
+  std::string tls_key_file;
   bool allow_insecure = false;
   // Worker name; default: the host name made valid, plus "-worker".
   std::string name;

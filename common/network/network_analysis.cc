@@ -423,7 +423,13 @@ class Walker {
                                          " is too small"));
     }
     const int64_t weights = int64_t{out} * (in / groups) * kernel * kernel;
-    Add(name, l, weights, weights * out_h * out_h);
+    const int64_t pixels = int64_t{out_h} * out_h;
+    if (weights > (limits_.max_macs - out_.total_macs) / pixels) {
+      return Invalid(field, absl::StrCat(name, ": the network exceeds ",
+                                         limits_.max_macs,
+                                         " multiply-accumulates"));
+    }
+    Add(name, l, weights, weights * pixels);
     channels_ = out;
     height_ = out_h;
     width_ = out_h;

@@ -29,6 +29,10 @@ struct NetworkLimits {
   int32_t max_kernel = 31;
   // Largest number of classes. Default 100000.
   int32_t max_classes = 100000;
+  // Most multiply-accumulates of the whole network (NetworkAnalysis's
+  // total_macs, convolutions counted as they are added). Default 1e16, far
+  // beyond any real network; keeps the counts from overflowing.
+  int64_t max_macs = 10'000'000'000'000'000;
 };
 
 // One plain layer the network runs, at batch 1, float32.

@@ -1,11 +1,13 @@
 // The agent's wire behaviour against a scripted in-process coordinator:
 // Hello/Welcome, results and acknowledgements, resend after reconnect,
-// dedup of resent tasks, cancellation, refusal and drain on stop.
+// dedup of resent tasks, cancellation, refusal and drain on stop, and the
+// spool's batches sent first after a restart.
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server.h>
 #include <grpcpp/server_builder.h>
 
 #include <atomic>
+#include <cstdio>
 #include <fstream>
 #include <map>
 #include <functional>
@@ -17,6 +19,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "agent/agent.h"
+#include "agent/spool.h"
 #include "gtest/gtest.h"
 #include "hakd/v1/agent_service.grpc.pb.h"
 
@@ -589,6 +592,153 @@ TEST_F(AgentStreamTest, ThrottlingDetectorFlagsResultsWhileReferenceIsSlow) {
     EXPECT_EQ(m.attempts(), 3);
     EXPECT_DOUBLE_EQ(m.settings().reference_tolerance(), 0.10);
   }
+}
+
+// A spool left by an earlier run (batches of sweep 9, items 0 and 1).
+std::string SpoolWithTwoBatches(const std::string& name) {
+  const std::string path = ::testing::TempDir() + "/agent_stream_test_" + name;
+  std::remove(path.c_str());
+  std::remove((path + "-wal").c_str());
+  absl::StatusOr<std::unique_ptr<MeasurementSpool>> spool =
+      MeasurementSpool::Open(path, "test-agent");
+  EXPECT_TRUE(spool.ok()) << spool.status();
+  for (int i = 0; i < 2 && spool.ok(); ++i) {
+    hakd::v1::MeasurementBatch b;
+    b.set_batch_id("0123456789abcdef-" + std::to_string(i + 1));
+    hakd::v1::Measurement* m = b.add_measurements();
+    m->set_sweep_id(9);
+    m->set_item_index(i);
+    *m->mutable_layer() = Linear(8 * (i + 1));
+    m->set_median_us(10);
+    EXPECT_TRUE((*spool)->Add(i + 1, b).ok());
+  }
+  return path;
+}
+
+int64_t SpoolCount(const std::string& path) {
+  absl::StatusOr<std::unique_ptr<MeasurementSpool>> spool =
+      MeasurementSpool::Open(path, "test-agent");
+  EXPECT_TRUE(spool.ok()) << spool.status();
+  return spool.ok() ? (*spool)->Count().value_or(-1) : -1;
+}
+
+TEST_F(AgentStreamTest, SpooledBatchesGoFirstAndAreDroppedOnAck) {
+  const std::string spool = SpoolWithTwoBatches("spool_first");
+  absl::Notification done;
+  std::vector<hakd::v1::MeasurementBatch> batches;
+  std::vector<AgentMessage> after_welcome;
+  std::vector<TaskStatus> statuses;
+  coordinator_.AddScript([&](grpc::ServerContext*, Stream* stream) {
+    if (!ReadHelloAndWelcome(stream, nullptr, 9))
+      return grpc::Status::CANCELLED;
+    Reader r{stream, -1, &batches, &statuses};
+    EXPECT_TRUE(r.Until([&](const AgentMessage& m) {
+      if (!m.has_heartbeat()) after_welcome.push_back(m);
+      return batches.size() == 2;
+    }));
+    // As after a restart: the chunk again, made before the spooled batches
+    // were committed, so with their items; their acks follow at once,
+    // before the (slow) measuring thread reaches those items.
+    stream->Write(Task(9, 0, {8, 16, 24}));
+    for (const hakd::v1::MeasurementBatch& b : batches) {
+      CoordinatorMessage ack;
+      ack.mutable_ack()->set_batch_id(b.batch_id());
+      ack.mutable_ack()->set_duplicate(b.batch_id().back() == '1');
+      stream->Write(ack);
+    }
+    r.ack_code = 0;
+    EXPECT_TRUE(r.UntilStatus("sweep-9/chunk-0", TaskStatus::STATE_FINISHED));
+    done.Notify();
+    r.UntilEnd();
+    return grpc::Status::OK;
+  });
+  AgentOptions options = Options();
+  options.spool_file = spool;
+  Start(options, FakeMeasure(absl::Milliseconds(50)));
+  ASSERT_TRUE(Wait(done));
+  for (int i = 0; i < 200 && agent_->stats().unacked_entries > 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_TRUE(StopAndJoin().ok()) << run_status_;
+
+  ASSERT_GE(after_welcome.size(), 2u);
+  EXPECT_EQ(after_welcome[0].batch().batch_id(), "0123456789abcdef-1");
+  EXPECT_EQ(after_welcome[1].batch().batch_id(), "0123456789abcdef-2");
+  // Items 0 and 1 wait for their acknowledgement: only item 2 is measured,
+  // in a batch of this run's own.
+  EXPECT_EQ(measure_calls_, 1);
+  ASSERT_EQ(batches.size(), 3u);
+  EXPECT_EQ(batches[2].measurements_size(), 1);
+  EXPECT_EQ(batches[2].measurements(0).item_index(), 2);
+  EXPECT_EQ(batches[2].batch_id().find("0123456789abcdef-"), std::string::npos)
+      << batches[2].batch_id();
+  bool summarised = false;
+  for (const TaskStatus& st : statuses) {
+    if (st.state() != TaskStatus::STATE_FINISHED) continue;
+    summarised = true;
+    EXPECT_EQ(st.message(), "1 measured, 0 failed");
+  }
+  EXPECT_TRUE(summarised);
+  EXPECT_EQ(agent_->stats().measurements_sent, 3);
+  EXPECT_EQ(agent_->stats().unacked_entries, 0);
+  agent_.reset();  // closes (and unlocks) the spool
+  EXPECT_EQ(SpoolCount(spool), 0);
+}
+
+TEST_F(AgentStreamTest, UnacknowledgedBatchesOutliveTheAgentInItsSpool) {
+  const std::string spool = ::testing::TempDir() + "/agent_stream_test_outlive";
+  std::remove(spool.c_str());
+  absl::Notification first_done, second_done;
+  std::vector<hakd::v1::MeasurementBatch> first, second;
+  // The first agent's results are never acknowledged; it stops (as good as
+  // killed: its drain times out).
+  coordinator_.AddScript([&](grpc::ServerContext*, Stream* stream) {
+    if (!ReadHelloAndWelcome(stream, nullptr, 5))
+      return grpc::Status::CANCELLED;
+    stream->Write(Task(5, 0, {8, 16, 24}));
+    Reader r{stream, -1, &first};
+    EXPECT_TRUE(r.UntilStatus("sweep-5/chunk-0", TaskStatus::STATE_FINISHED));
+    first_done.Notify();
+    r.UntilEnd();
+    return grpc::Status::OK;
+  });
+  // The next agent on the same spool sends them first, ids unchanged.
+  coordinator_.AddScript([&](grpc::ServerContext*, Stream* stream) {
+    if (!ReadHelloAndWelcome(stream, nullptr, 5))
+      return grpc::Status::CANCELLED;
+    Reader r{stream, 0, &second};
+    EXPECT_TRUE(r.Until([&](const AgentMessage& m) {
+      return second.size() == first.size();
+    }));
+    second_done.Notify();
+    r.UntilEnd();
+    return grpc::Status::OK;
+  });
+  AgentOptions options = Options();
+  options.spool_file = spool;
+  options.drain_timeout_ms = 50;
+  Start(options, FakeMeasure());
+  ASSERT_TRUE(Wait(first_done));
+  EXPECT_TRUE(StopAndJoin().ok()) << run_status_;
+  EXPECT_EQ(agent_->stats().unacked_entries, 3);
+  agent_.reset();
+  EXPECT_EQ(SpoolCount(spool), static_cast<int64_t>(first.size()));
+
+  Start(options, FakeMeasure());
+  ASSERT_TRUE(Wait(second_done));
+  for (int i = 0; i < 200 && agent_->stats().unacked_entries > 0; ++i) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  EXPECT_TRUE(StopAndJoin().ok()) << run_status_;
+  ASSERT_EQ(first.size(), 2u);  // 2 + 1 results
+  ASSERT_EQ(second.size(), first.size());
+  for (size_t i = 0; i < first.size(); ++i) {
+    EXPECT_EQ(second[i].SerializeAsString(), first[i].SerializeAsString());
+  }
+  EXPECT_EQ(measure_calls_, 3);  // the second agent measured nothing
+  EXPECT_EQ(agent_->stats().measurements_sent, 3);
+  agent_.reset();
+  EXPECT_EQ(SpoolCount(spool), 0);
 }
 
 }  // namespace

@@ -84,5 +84,16 @@ TEST(ResultBatcherTest, BatchIdsAreValid) {
   EXPECT_TRUE(IsValidBatchId(std::string(128, 'a')));
 }
 
+TEST(ResultBatcherTest, StartAfterNumbersPastLoadedBatches) {
+  ResultBatcher b("0123456789abcdef", {1, absl::Seconds(1)});
+  b.StartAfter(41);
+  std::optional<ReadyBatch> first = b.Add(M(0), kT0);
+  ASSERT_TRUE(first.has_value());
+  EXPECT_EQ(first->seq, 42u);
+  EXPECT_EQ(first->batch.batch_id(), "0123456789abcdef-42");
+  b.StartAfter(10);  // never backwards
+  EXPECT_EQ(b.Add(M(1), kT0)->seq, 43u);
+}
+
 }  // namespace
 }  // namespace hakd::agent

@@ -77,5 +77,29 @@ TEST(UnackedBatchesTest, UnknownAckChangesNothing) {
   EXPECT_EQ(u.size(), 1u);
 }
 
+TEST(UnackedBatchesTest, KnowsWhichItemsItHoldsUntilAcknowledged) {
+  UnackedBatches u;
+  EXPECT_EQ(u.last_seq(), 0u);
+  hakd::v1::MeasurementBatch a = Batch("i-4", 2, 1);  // items 0, 1, 100
+  for (auto& m : *a.mutable_measurements()) m.set_sweep_id(3);
+  a.mutable_failures(0)->set_sweep_id(3);
+  hakd::v1::MeasurementBatch b = Batch("i-7", 1, 0);  // item 0 again
+  b.mutable_measurements(0)->set_sweep_id(3);
+  u.Add(4, a);
+  u.Add(7, b);
+  EXPECT_EQ(u.last_seq(), 7u);
+  EXPECT_TRUE(u.HoldsItem(3, 0));
+  EXPECT_TRUE(u.HoldsItem(3, 1));
+  EXPECT_TRUE(u.HoldsItem(3, 100));
+  EXPECT_FALSE(u.HoldsItem(3, 2));
+  EXPECT_FALSE(u.HoldsItem(4, 0));
+  u.Ack(Ack("i-4", 0));
+  EXPECT_TRUE(u.HoldsItem(3, 0));  // still in i-7
+  EXPECT_FALSE(u.HoldsItem(3, 1));
+  EXPECT_FALSE(u.HoldsItem(3, 100));
+  u.Ack(Ack("i-7", 5));
+  EXPECT_FALSE(u.HoldsItem(3, 0));
+}
+
 }  // namespace
 }  // namespace hakd::agent

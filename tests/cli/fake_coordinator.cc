@@ -390,6 +390,21 @@ Status FakeDesign::CancelDesign(ServerContext* context,
   return Status::OK;
 }
 
+Status FakeAdmin::Backup(ServerContext* context, const hakd::v1::BackupRequest*,
+                         grpc::ServerWriter<hakd::v1::BackupChunk>* writer) {
+  if (Status s = CheckBearerToken(context, token); !s.ok()) return s;
+  if (!status.ok()) return status;
+  hakd::v1::BackupChunk first;
+  *first.mutable_info() = info;
+  writer->Write(first);
+  for (size_t at = 0; at < data.size(); at += chunk_size) {
+    hakd::v1::BackupChunk chunk;
+    chunk.set_data(data.substr(at, chunk_size));
+    writer->Write(chunk);
+  }
+  return Status::OK;
+}
+
 FakeServer::FakeServer() {
   int port = 0;
   grpc::ServerBuilder builder;
@@ -398,6 +413,7 @@ FakeServer::FakeServer() {
   builder.RegisterService(&service_);
   builder.RegisterService(&training_);
   builder.RegisterService(&design_);
+  builder.RegisterService(&admin_);
   server_ = builder.BuildAndStart();
   address_ = "127.0.0.1:" + std::to_string(port);
 }

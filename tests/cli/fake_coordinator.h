@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "hakd/v1/admin_service.grpc.pb.h"
 #include "hakd/v1/design.grpc.pb.h"
 #include "hakd/v1/latency_service.grpc.pb.h"
 #include "hakd/v1/training.grpc.pb.h"
@@ -199,8 +200,24 @@ class FakeDesign final : public hakd::v1::DesignService::Service {
   hakd::v1::ListDesignsRequest last_list_;
 };
 
-// Serves a FakeCoordinator, a FakeTraining and a FakeDesign on a free
-// loopback port for the test's lifetime.
+// The canned AdminService, served beside FakeCoordinator.
+class FakeAdmin final : public hakd::v1::AdminService::Service {
+ public:
+  std::string token = "secret-token";
+  // Backup: `info` first, then `data` in chunks of `chunk_size` bytes; or
+  // only `status` when it is not OK (e.g. ABORTED).
+  hakd::v1::BackupInfo info;
+  std::string data;
+  size_t chunk_size = 4;
+  grpc::Status status;
+
+  grpc::Status Backup(
+      grpc::ServerContext* context, const hakd::v1::BackupRequest* request,
+      grpc::ServerWriter<hakd::v1::BackupChunk>* writer) override;
+};
+
+// Serves a FakeCoordinator, a FakeTraining, a FakeDesign and a FakeAdmin on
+// a free loopback port for the test's lifetime.
 class FakeServer {
  public:
   FakeServer();
@@ -208,6 +225,7 @@ class FakeServer {
   FakeCoordinator& service() { return service_; }
   FakeTraining& training() { return training_; }
   FakeDesign& design() { return design_; }
+  FakeAdmin& admin() { return admin_; }
   // "127.0.0.1:PORT".
   const std::string& address() const { return address_; }
 
@@ -215,6 +233,7 @@ class FakeServer {
   FakeCoordinator service_;
   FakeTraining training_;
   FakeDesign design_;
+  FakeAdmin admin_;
   std::unique_ptr<grpc::Server> server_;
   std::string address_;
 };

@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "common/auth_token.h"
+
 namespace hakd::testing {
 namespace {
 
@@ -21,13 +23,15 @@ Farm::Farm() {
   if (mkdtemp(tmpl.data()) == nullptr) std::abort();
   dir_ = tmpl;
   db_path_ = dir_ + "/hakd.db";
-  WriteFile(dir_ + "/auth.txt",
-            "# e2e farm\n"
-            "admin " + Token("admin") + "\n"
-            "reader " + Token("reader") + "\n"
-            "agent " + Token("agent") + "\n"
-            "worker " + Token("worker") + "\n");
-  for (const char* role : {"admin", "reader", "agent", "worker", "wrong"}) {
+  // The auth file holds digests only, as hakdctl admin token create writes.
+  std::string auth = "# e2e farm\n";
+  for (const char* role : {"admin", "reader", "agent", "worker"}) {
+    auth += AuthFileLine(role, Token(role), role, "") + "\n";
+  }
+  // An agent token bound to the device "bound-board".
+  auth += AuthFileLine("agent", Token("bound"), "bound", "bound-board") + "\n";
+  WriteFile(dir_ + "/auth.txt", auth);
+  for (const char* role : {"admin", "reader", "agent", "worker", "bound", "wrong"}) {
     WriteFile(TokenFile(role), Token(role) + "\n");
   }
 }
@@ -67,7 +71,10 @@ bool Farm::StartAgent(const std::string& name, const std::vector<std::string>& e
                                    "--name", name,
                                    "--threads", "1",
                                    "--heartbeat-ms", "500",
-                                   "--max-backoff-ms", "1000"};
+                                   "--max-backoff-ms", "1000",
+                                   // Inside the farm's directory, one per
+                                   // name, kept across restarts of it.
+                                   "--spool", dir_ + "/agent-" + name + ".spool"};
   argv.insert(argv.end(), extra.begin(), extra.end());
   return agent_->Start(argv, dir_ + "/agent-" + name + std::to_string(++runs_));
 }

@@ -7,6 +7,12 @@
 #include <cmath>
 #include <future>
 
+#include <fstream>
+
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "common/auth_token.h"
 #include "common/grpc_client.h"
 #include "gtest/gtest.h"
 #include "hakd/v1/agent_service.grpc.pb.h"
@@ -103,6 +109,77 @@ TEST_F(ProtocolTest, ConnectNeedsAnAgentOrAdminToken) {
   EXPECT_EQ(latency_stub_->ListDevices(&ctx, req, &resp).error_code(),
             grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(farm_.SqlInt("SELECT count(*) FROM devices"), 0);
+}
+
+// A token bound to one device may connect only as that device; nothing of
+// the refused connection reaches the database.
+TEST_F(ProtocolTest, DeviceBoundTokenConnectsOnlyAsItsDevice) {
+  {
+    grpc::ClientContext ctx;
+    auto stream = Open(&ctx, "bound", "someone-else");
+    CoordinatorMessage reply;
+    EXPECT_FALSE(stream->Read(&reply));
+    grpc::Status st = stream->Finish();
+    EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+    EXPECT_NE(st.error_message().find("bound-board"), std::string::npos)
+        << st.error_message();
+    EXPECT_EQ(farm_.SqlInt("SELECT count(*) FROM devices"), 0);
+  }
+  grpc::ClientContext ctx;
+  auto stream = Open(&ctx, "bound", "bound-board");
+  CoordinatorMessage reply;
+  ASSERT_TRUE(stream->Read(&reply));
+  EXPECT_TRUE(reply.has_welcome());
+  hakd::v1::MeasurementBatch batch;
+  batch.set_batch_id("bound-1");
+  *batch.add_measurements() = GoodMeasurement(8);
+  EXPECT_EQ(SendBatch(stream.get(), batch).code(), 0);
+  EXPECT_EQ(farm_.SqlInt("SELECT count(*) FROM measurements m JOIN devices d "
+                         "ON d.id = m.device_id WHERE d.name = 'bound-board'"),
+            1);
+  ctx.TryCancel();
+}
+
+// SIGHUP reloads the auth file: a new token works, a removed one stops
+// working, and a broken file leaves the credentials in force.
+TEST_F(ProtocolTest, SighupReloadsTheAuthFile) {
+  auto list = [&](const std::string& token) {
+    grpc::ClientContext ctx;
+    AddBearerToken(&ctx, token);
+    ctx.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(10));
+    hakd::v1::ListDevicesRequest req;
+    hakd::v1::ListDevicesResponse resp;
+    return latency_stub_->ListDevices(&ctx, req, &resp).error_code();
+  };
+  const std::string auth = farm_.dir() + "/auth.txt";
+  const std::string original = ReadFileOrEmpty(auth);
+  const std::string fresh = "fresh-reader-token-0123456789abcdef";
+  EXPECT_EQ(list(fresh), grpc::StatusCode::UNAUTHENTICATED);
+  std::ofstream(auth) << original << AuthFileLine("reader", fresh, "fresh", "") << "\n";
+  farm_.server().Signal(SIGHUP);
+  EXPECT_TRUE(Farm::WaitFor([&] { return list(fresh) == grpc::StatusCode::OK; }, 10000));
+  // Revoked: the reader's own line removed.
+  std::string without_reader;
+  for (absl::string_view line : absl::StrSplit(original, '\n')) {
+    if (!absl::StartsWith(line, "reader ") && !line.empty()) {
+      absl::StrAppend(&without_reader, line, "\n");
+    }
+  }
+  std::ofstream(auth) << without_reader << AuthFileLine("reader", fresh, "fresh", "") << "\n";
+  farm_.server().Signal(SIGHUP);
+  EXPECT_TRUE(Farm::WaitFor(
+      [&] { return list(farm_.Token("reader")) == grpc::StatusCode::UNAUTHENTICATED; },
+      10000));
+  EXPECT_EQ(list(fresh), grpc::StatusCode::OK);
+  // A broken file is refused; what was in force stays.
+  std::ofstream(auth) << "reader " << fresh << "\n";
+  farm_.server().Signal(SIGHUP);
+  EXPECT_TRUE(Farm::WaitFor(
+      [&] { return farm_.server().Stderr().find("not reloaded") != std::string::npos; },
+      10000))
+      << farm_.server().Stderr();
+  EXPECT_EQ(list(fresh), grpc::StatusCode::OK);
+  EXPECT_EQ(list(farm_.Token("admin")), grpc::StatusCode::OK);
 }
 
 TEST_F(ProtocolTest, InvalidBatchesAreRefusedWholeAndLeaveTheDatabaseUnchanged) {

@@ -340,5 +340,40 @@ TEST_F(ArtifactStoreTest, ClientGoneStopsTheStream) {
   EXPECT_EQ(writes, 2);
 }
 
+// The quota counts stored artifacts and uploads in progress; going over it
+// is refused before a byte is written, and a failed upload gives its
+// reservation back.
+TEST_F(ArtifactStoreTest, QuotaRefusesUploadsThatWouldPassIt) {
+  auto quota = ArtifactStore::Open(dir_ + "/artifacts", index_.get(),
+                                   ArtifactStoreOptions{3000, 0});
+  ASSERT_TRUE(quota.ok()) << quota.status();
+  artifacts_ = *std::move(quota);
+  const std::string a(2000, 'a'), b(1500, 'b'), c(900, 'c');
+  ASSERT_TRUE(Upload(Header(lease_a_, "checkpoint", a), a).ok());
+  absl::StatusOr<ArtifactRecord> over = Upload(Header(lease_b_, "checkpoint", b), b);
+  EXPECT_EQ(over.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(over.status().message().find("quota of 3000"), std::string::npos)
+      << over.status();
+  EXPECT_TRUE(List(TmpDir()).empty());
+  {
+    // An upload in progress holds its bytes until it ends.
+    auto pending = artifacts_->BeginUpload(Header(lease_b_, "checkpoint", c), 10);
+    ASSERT_TRUE(pending.ok()) << pending.status();
+    EXPECT_EQ(artifacts_->reserved_bytes(), 900);
+    EXPECT_EQ(artifacts_->BeginUpload(Header(lease_b_, "model", c), 10).status().code(),
+              absl::StatusCode::kResourceExhausted);
+  }
+  EXPECT_EQ(artifacts_->reserved_bytes(), 0);
+  EXPECT_TRUE(Upload(Header(lease_b_, "checkpoint", c), c).ok());
+  EXPECT_EQ(index_->ArtifactBytes().value_or(-1), 2900);
+  EXPECT_EQ(artifacts_->reserved_bytes(), 0);
+  // A free-space margin no disk has refuses everything.
+  auto full = ArtifactStore::Open(dir_ + "/artifacts", index_.get(),
+                                  ArtifactStoreOptions{0, int64_t{1} << 62});
+  ASSERT_TRUE(full.ok());
+  EXPECT_EQ((*full)->BeginUpload(Header(lease_b_, "model", c), 10).status().code(),
+            absl::StatusCode::kResourceExhausted);
+}
+
 }  // namespace
 }  // namespace hakd

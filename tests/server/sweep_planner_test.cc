@@ -1,6 +1,7 @@
 #include "server/sweep_planner.h"
 
 #include <set>
+#include <string>
 
 #include "common/layer_spec.h"
 #include "gtest/gtest.h"
@@ -97,6 +98,23 @@ TEST(SweepPlannerTest, BadRequestsNameTheField) {
   small.max_layers = 1000;
   plan = PlanSweep(bad, small);
   EXPECT_NE(plan.status().message().find("more than 1000"), std::string::npos);
+}
+
+// Found by tests/fuzz/sweep_request_fuzzer: channels 1..INT32_MAX step
+// INT32_MAX overflowed the loop counter (signed overflow, UBSan) after the
+// first layer.
+TEST(SweepPlannerTest, ChannelStepPastInt32MaxEndsTheRange) {
+  const std::string input(
+      "\x1a\x17\x08\x01\x10\x01\x32\x0e\x08\x01\x10\xff\xff\xff\xff\x07"
+      "\x18\xff\xff\xff\xff\x07\x42\x01\x01",
+      25);
+  hakd::v1::StartSweepRequest req;
+  ASSERT_TRUE(req.ParseFromString(input));
+  ASSERT_EQ(req.families(0).channels().step(), 2147483647);
+  auto plan = PlanSweep(req);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  ASSERT_EQ(plan->layers.size(), 1u);
+  EXPECT_EQ(plan->layers[0].out_channels(), 1);
 }
 
 }  // namespace

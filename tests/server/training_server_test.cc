@@ -8,6 +8,7 @@
 #include <grpcpp/security/credentials.h>
 
 #include "absl/synchronization/notification.h"
+#include "common/auth_token.h"
 #include "common/grpc_client.h"
 #include "common/network/network_builders.h"
 #include "gtest/gtest.h"
@@ -22,14 +23,17 @@ namespace {
 constexpr char kAdmin[] = "admin-token-0123456789";
 constexpr char kReader[] = "reader-token-0123456789";
 constexpr char kWorker[] = "worker-token-0123456789";
+constexpr char kOtherWorker[] = "other-worker-token-0123456789";
 
 class TrainingServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
     dir_ = hakd::testing::MakeTempDir();
-    std::ofstream(dir_ + "/auth.txt") << "admin " << kAdmin << "\nreader "
-                                      << kReader << "\nworker " << kWorker
-                                      << "\n";
+    std::ofstream(dir_ + "/auth.txt")
+        << AuthFileLine("admin", kAdmin, "", "") << "\n"
+        << AuthFileLine("reader", kReader, "", "") << "\n"
+        << AuthFileLine("worker", kWorker, "w-one", "") << "\n"
+        << AuthFileLine("worker", kOtherWorker, "w-two", "") << "\n";
     ServerOptions options;
     options.listen = "127.0.0.1:0";
     options.db_path = dir_ + "/hakd.db";
@@ -138,6 +142,65 @@ TEST_F(TrainingServerTest, BadRequestsNameTheField) {
   st = training_->ListTrainingTasks(As(kReader).get(), list, &list_response);
   EXPECT_EQ(st.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(st.error_message().find("limit:"), 0u);
+}
+
+// A worker token acts only for the leases it took: another worker's token
+// is refused on every lease call, and the holder still succeeds.
+TEST_F(TrainingServerTest, LeaseCallsAreBoundToTheLeasingIdentity) {
+  hakd::v1::TrainingTask submitted;
+  ASSERT_TRUE(training_->SubmitTraining(As(kAdmin).get(), Request(), &submitted).ok());
+  hakd::v1::RegisterWorkerRequest reg;
+  reg.set_name("w1");
+  reg.mutable_capabilities()->set_device("cpu");
+  hakd::v1::RegisterWorkerResponse reg_response;
+  ASSERT_TRUE(worker_->RegisterWorker(As(kWorker).get(), reg, &reg_response).ok());
+  hakd::v1::LeaseTaskRequest lease;
+  lease.set_worker("w1");
+  hakd::v1::LeaseTaskResponse leased;
+  ASSERT_TRUE(worker_->LeaseTask(As(kWorker).get(), lease, &leased).ok());
+  ASSERT_TRUE(leased.leased());
+
+  hakd::v1::ReportProgressRequest progress;
+  progress.set_lease_id(leased.lease_id());
+  progress.mutable_progress()->set_epoch(1);
+  progress.mutable_progress()->set_phase("train");
+  hakd::v1::ReportProgressResponse progress_response;
+  grpc::Status st =
+      worker_->ReportProgress(As(kOtherWorker).get(), progress, &progress_response);
+  EXPECT_EQ(st.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_NE(st.error_message().find("w-two"), std::string::npos) << st.error_message();
+  hakd::v1::FailTaskRequest fail;
+  fail.set_lease_id(leased.lease_id());
+  fail.set_error("sabotage");
+  hakd::v1::FailTaskResponse fail_response;
+  EXPECT_EQ(worker_->FailTask(As(kOtherWorker).get(), fail, &fail_response).error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  hakd::v1::CompleteTaskRequest complete;
+  complete.set_lease_id(leased.lease_id());
+  hakd::v1::CompleteTaskResponse complete_response;
+  EXPECT_EQ(worker_->CompleteTask(As(kOtherWorker).get(), complete, &complete_response)
+                .error_code(),
+            grpc::StatusCode::PERMISSION_DENIED);
+  {
+    auto context = As(kOtherWorker);
+    hakd::v1::ArtifactInfo info;
+    auto writer = worker_->UploadArtifact(context.get(), &info);
+    hakd::v1::ArtifactChunk chunk;
+    chunk.mutable_header()->set_lease_id(leased.lease_id());
+    chunk.mutable_header()->set_kind("model");
+    chunk.mutable_header()->set_size_bytes(4);
+    chunk.mutable_header()->set_sha256(std::string(64, '0'));
+    writer->Write(chunk);
+    writer->WritesDone();
+    EXPECT_EQ(writer->Finish().error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  }
+  // The holder's own calls still work, and the task is still running.
+  EXPECT_TRUE(worker_->ReportProgress(As(kWorker).get(), progress, &progress_response).ok());
+  hakd::v1::GetTrainingTaskRequest get;
+  get.set_task_id(submitted.task_id());
+  hakd::v1::TrainingTask now;
+  ASSERT_TRUE(training_->GetTrainingTask(As(kReader).get(), get, &now).ok());
+  EXPECT_EQ(now.state(), hakd::v1::TASK_RUNNING);
 }
 
 TEST_F(TrainingServerTest, WorkerTrainsUploadsAndCompletes) {

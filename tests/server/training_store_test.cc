@@ -512,7 +512,7 @@ TEST_F(TrainingStoreTest, SurvivesReopenBesideTheLatencyStore) {
   auto latency = LatencyStore::Open(latency_options);
   ASSERT_TRUE(latency.ok()) << latency.status();
   EXPECT_EQ((*latency)->schema_version(), kSchemaVersion);
-  EXPECT_EQ(kSchemaVersion, 6);
+  EXPECT_EQ(kSchemaVersion, 7);
   TrainingStoreOptions options;
   options.path = dir_ + "/hakd.db";
   options.synchronous_full = false;
@@ -569,8 +569,12 @@ TEST(SchemaMigrationV6Test, VersionFiveTasksKeepTheirRowsAndGainResults) {
   EXPECT_EQ(task->saliency_size(), 0);
   auto db = SqliteDb::Open(path, SQLITE_OPEN_READONLY, 1000);
   ASSERT_TRUE(db.ok());
-  EXPECT_EQ((*db)->QueryInt("PRAGMA user_version").value_or(-1), 6);
+  EXPECT_EQ((*db)->QueryInt("PRAGMA user_version").value_or(-1), kSchemaVersion);
   EXPECT_EQ((*db)->QueryInt("SELECT COUNT(*) FROM design_jobs").value_or(-1), 0);
+  // Version 7: leases taken before it have no recorded identity.
+  EXPECT_EQ((*db)->QueryInt("SELECT COUNT(*) FROM training_tasks WHERE "
+                            "lease_identity = ''").value_or(-1),
+            1);
   EXPECT_EQ((*db)->QueryInt("SELECT COUNT(*) FROM training_tasks WHERE result IS NULL")
                 .value_or(-1),
             1);

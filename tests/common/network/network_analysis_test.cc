@@ -195,5 +195,27 @@ TEST(ValidationTest, ShapesAndTopLevel) {
       << Error(dense);
 }
 
+// Found by tests/fuzz/network_spec_fuzzer: a 4096x4096 input of 65536
+// channels into a 31x31 stem convolution to 65536 channels (every field
+// within its limit) overflowed the MAC count (signed overflow, UBSan).
+TEST(ValidationTest, MacsBeyondTheLimitAreRefusedNotOverflowed) {
+  const std::string input(
+      "\x12\x0a\x08\x80\x80\x04\x10\x80\x20\x18\x80\x20\x18\x0a\x22\x06"
+      "\x08\x80\x80\x04\x10\x1f\x2a\x08\x12\x06\x0a\x04\x08\x80\x80\x04",
+      32);
+  NetworkSpec spec;
+  ASSERT_TRUE(spec.ParseFromString(input));
+  ASSERT_EQ(spec.stem().kernel(), 31);
+  const absl::Status status = ValidateNetworkSpec(spec);
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(absl::StrContains(status.message(), "stem.conv")) << status;
+  EXPECT_TRUE(absl::StrContains(status.message(), "multiply-accumulates"))
+      << status;
+  // The same network at 32x32 is within the limit.
+  spec.mutable_input()->set_height(32);
+  spec.mutable_input()->set_width(32);
+  EXPECT_TRUE(ValidateNetworkSpec(spec).ok());
+}
+
 }  // namespace
 }  // namespace hakd

@@ -141,7 +141,8 @@ TEST(NormalizeBlockUnitTest, BottleneckKeepsMidZeroAndClearsUnusedCheapFields) {
   BlockUnit ds = Residual(16, 16, 8);
   *ds.mutable_block()->mutable_residual()->mutable_cheap() =
       Cheap(CheapConv::TYPE_DEPTHWISE_SEPARABLE, 0, 0);
-  const auto& c = NormalizeBlockUnit(ds).block().residual().cheap();
+  // A copy: the normalised unit is a temporary.
+  const CheapConv c = NormalizeBlockUnit(ds).block().residual().cheap();
   EXPECT_EQ(c.groups(), 0);
   EXPECT_EQ(c.bottleneck(), 0);
 }

@@ -1,0 +1,29 @@
+// Bearer tokens as the farm makes and stores them. A token is shown once, to
+// whoever creates it; the coordinator's auth file keeps only its SHA-256, so
+// a copy of that file lets nobody in.
+#ifndef HAKD_COMMON_AUTH_TOKEN_H_
+#define HAKD_COMMON_AUTH_TOKEN_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace hakd {
+
+// A new token: "hakd_" and 64 hex digits of 32 random bytes from OpenSSL's
+// generator (256 bits, beyond guessing). INTERNAL if the generator fails.
+absl::StatusOr<std::string> NewAuthToken();
+
+// Lowercase hex SHA-256 of a token: what the auth file stores after
+// "sha256:".
+std::string AuthTokenDigestHex(absl::string_view token);
+
+// One auth-file line: "ROLE sha256:HEX [name=NAME] [device=DEVICE]", the
+// optional parts only when non-empty.
+std::string AuthFileLine(absl::string_view role, absl::string_view token,
+                         absl::string_view name, absl::string_view device);
+
+}  // namespace hakd
+
+#endif  // HAKD_COMMON_AUTH_TOKEN_H_
