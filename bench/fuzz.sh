@@ -63,11 +63,13 @@ for name in "${targets[@]}"; do
   ft=$(sed -n 's/.* ft: \([0-9]*\).*/\1/p' <<< "$last")
   files=$(find "$scratch" -type f | wc -l)
   bytes=$(du -sb "$scratch" | cut -f1)
-  found=$(find "$crashes" -type f | wc -l)
+  # crash-, leak-, timeout- and oom- files are findings; slow-unit- files
+  # (inputs over 10 s) are only listed.
+  found=$(find "$crashes" -type f -regex '.*/\(crash\|leak\|timeout\|oom\)-.*' | wc -l)
   printf '%-17s %12s %9s %15s %7s %7s %8s\n' "$name" "${execs:-?}" "${rate:-?}" \
     "$files/$((bytes / 1024))KB" "${cov:-?}" "${ft:-?}" "$found"
+  find "$crashes" -type f | sort | sed 's/^/  input kept: /'
   if [ "$found" -gt 0 ]; then
-    find "$crashes" -type f | sed 's/^/  crash input: /'
     grep -m 3 -E 'ERROR: |runtime error: |fuzz invariant' "$log" | sed 's/^/  /' || true
   fi
   if [ "${HAKD_FUZZ_MERGE:-0}" = 1 ]; then
