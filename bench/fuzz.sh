@@ -12,7 +12,8 @@
 # Environment (defaults): HAKD_FUZZ_BUILD_DIR (build-fuzz), HAKD_FUZZ_WORK
 # (run/fuzz: scratch corpora, logs, crash inputs), HAKD_FUZZ_TARGETS (all:
 # names such as "idx auth_file"), HAKD_FUZZ_MERGE (0), HAKD_JOBS (nproc, for
-# the build).
+# the build). Inputs slower than 10 s (slow-unit-*) are kept and listed but
+# are not findings; a run interrupted from outside counts what it did.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
@@ -79,7 +80,7 @@ for name in "${targets[@]}"; do
   total_crashes=$((total_crashes + found))
 done
 
-echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) cores"
+echo "machine: $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores"
 echo "method: clang $(clang++ --version | sed -n 's/.*clang version \([0-9.]*\).*/\1/p') libFuzzer with ASan+UBSan, one target at a time on one core, ${seconds} s each (-max_total_time), starting from a scratch copy of tests/fuzz/corpus/<target> in $work/corpus; cov/ft from libFuzzer's last status line, corpus as files/size at the end; logs and crash inputs in $work"
 echo "fuzz_targets: ${#targets[@]}"
 echo "fuzz_seconds_per_target: $seconds"
