@@ -12,26 +12,11 @@
 namespace hakd::cli {
 namespace {
 
-bool IsNameChar(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-         (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' ||
-         c == ':' || c == '@';
-}
-
-// The auth file's rule for identities and device names (server/auth.cc).
+// The auth file's rule for identities and device names, as a usage error.
 absl::Status CheckName(const std::string& value, absl::string_view flag) {
-  if (value.empty() || value.size() > 128) {
-    return UsageError(
-        absl::StrCat("--", flag, ": must be 1 to 128 characters"));
-  }
-  for (char c : value) {
-    if (!IsNameChar(c)) {
-      return UsageError(absl::StrCat(
-          "--", flag, ": '", value,
-          "' may hold only letters, digits and . _ - : @"));
-    }
-  }
-  return absl::OkStatus();
+  absl::Status st = ValidateAuthName(value);
+  if (st.ok()) return st;
+  return UsageError(absl::StrCat("--", flag, ": '", value, "' ", st.message()));
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <openssl/rand.h>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "common/sha256.h"
@@ -16,6 +17,20 @@ absl::StatusOr<std::string> NewAuthToken() {
   return absl::StrCat(
       "hakd_", absl::BytesToHexString(absl::string_view(
                    reinterpret_cast<const char*>(bytes), sizeof(bytes))));
+}
+
+absl::Status ValidateAuthName(absl::string_view value) {
+  if (value.empty() || value.size() > 128) {
+    return absl::InvalidArgumentError("must be 1 to 128 characters");
+  }
+  for (char c : value) {
+    if (!absl::ascii_isalnum(static_cast<unsigned char>(c)) && c != '.' &&
+        c != '_' && c != '-' && c != ':' && c != '@') {
+      return absl::InvalidArgumentError(
+          "may hold only letters, digits and . _ - : @");
+    }
+  }
+  return absl::OkStatus();
 }
 
 std::string AuthTokenDigestHex(absl::string_view token) {

@@ -19,6 +19,12 @@ absl::StatusOr<std::string> NewAuthToken();
 // "sha256:".
 std::string AuthTokenDigestHex(absl::string_view token);
 
+// Checks an identity (name=), device name (device=) or certificate common
+// name against the auth file's rule: 1 to 128 of [A-Za-z0-9._-:@].
+// INVALID_ARGUMENT whose message is the rule broken, for the caller to
+// prefix with where the value came from.
+absl::Status ValidateAuthName(absl::string_view value);
+
 // One auth-file line: "ROLE sha256:HEX [name=NAME] [device=DEVICE]", the
 // optional parts only when non-empty.
 std::string AuthFileLine(absl::string_view role, absl::string_view token,

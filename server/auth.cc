@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
+#include "common/auth_token.h"
 #include "common/sha256.h"
 
 namespace hakd {
@@ -37,25 +38,12 @@ bool IsLowerHex(absl::string_view s) {
   return true;
 }
 
-// Identities and device names: printable, no spaces, not too long.
-bool IsNameChar(char c) {
-  return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' ||
-         c == '_' || c == '-' || c == ':' || c == '@';
-}
-
+// Identities, device names and certificate names (common/auth_token.h).
 absl::Status CheckName(absl::string_view value, absl::string_view what,
                        absl::string_view where) {
-  if (value.empty() || value.size() > 128) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(where, what, " must be 1 to 128 characters"));
-  }
-  for (char c : value) {
-    if (!IsNameChar(c)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          where, what, " may hold only letters, digits and . _ - : @"));
-    }
-  }
-  return absl::OkStatus();
+  absl::Status st = ValidateAuthName(value);
+  if (st.ok()) return st;
+  return absl::InvalidArgumentError(absl::StrCat(where, what, " ", st.message()));
 }
 
 absl::StatusOr<Role> ParseRole(absl::string_view word, absl::string_view where) {
