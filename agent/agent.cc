@@ -189,6 +189,11 @@ AgentStats Agent::stats() const {
   return stats;
 }
 
+bool Agent::connected() const {
+  absl::MutexLock lock(&mu_);
+  return welcomed_ && !stream_ended_;
+}
+
 absl::Status Agent::Run() {
   Logf(
       "%s starting: device %s, %d intra-op and %d inter-op threads, "

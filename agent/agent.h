@@ -83,6 +83,10 @@ class Agent {
   // A snapshot of the counters. Thread-safe.
   AgentStats stats() const;
 
+  // True while a stream to the coordinator is open and welcomed (readiness
+  // of --health-port). Thread-safe.
+  bool connected() const;
+
   // The facts sent in Hello.
   const hakd::v1::DeviceFacts& facts() const { return facts_; }
 

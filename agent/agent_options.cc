@@ -52,6 +52,7 @@ absl::Status ValidateAgentOptions(const AgentOptions& o) {
       {"drain-timeout-ms", o.drain_timeout_ms, 0, 3600000},
       {"welcome-timeout-ms", o.welcome_timeout_ms, 1, 3600000},
       {"finished-task-memory", o.finished_task_memory, 0, 10000000},
+      {"health-port", o.health_port, 0, 65535},
   };
   for (const auto& r : ranges) {
     if (absl::Status st = CheckRange(r.flag, r.value, r.lo, r.hi); !st.ok()) {

@@ -60,6 +60,10 @@ struct AgentOptions {
   // default here) keeps them in memory only; main.cc's --spool defaults to
   // DefaultSpoolFile(name, server).
   std::string spool_file;
+  // Port of a plaintext grpc.health.v1 server on every interface (service
+  // "liveness": alive; "": SERVING while the stream to the coordinator is
+  // open); 0 (default): none. Used by main.cc, not by Agent.
+  int health_port = 0;
 };
 
 // The spool file used when --spool is not given:

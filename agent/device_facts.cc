@@ -6,9 +6,13 @@
 #include <climits>
 #include <fstream>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/strings/strip.h"
 
@@ -53,7 +57,63 @@ std::string Bounded(std::string text) {
   return text;
 }
 
+// The instruction-set family of a uname machine ("x86", "arm", "riscv"), or
+// "" when unknown.
+std::string IsaOfMachine(absl::string_view machine) {
+  if (machine == "x86_64" || machine == "amd64" ||
+      (machine.size() == 4 && machine[0] == 'i' && machine.substr(2) == "86")) {
+    return "x86";
+  }
+  if (machine == "aarch64" || machine == "arm64" ||
+      absl::StartsWith(machine, "arm")) {
+    return "arm";
+  }
+  if (absl::StartsWith(machine, "riscv")) return "riscv";
+  return "";
+}
+
+// The instruction-set family a /proc/cpuinfo text describes, and the field
+// that shows it, or {"", ""} when unknown.
+std::pair<std::string, std::string> IsaOfCpuinfo(absl::string_view cpuinfo) {
+  if (std::string v = CpuinfoValue(cpuinfo, "vendor_id"); !v.empty()) {
+    return {"x86", absl::StrCat("vendor_id ", v)};
+  }
+  if (!CpuinfoValue(cpuinfo, "cpu family").empty() &&
+      !CpuinfoValue(cpuinfo, "flags").empty()) {
+    return {"x86", "cpu family and flags fields"};
+  }
+  if (std::string v = CpuinfoValue(cpuinfo, "CPU implementer"); !v.empty()) {
+    return {"arm", absl::StrCat("CPU implementer ", v)};
+  }
+  if (std::string v = CpuinfoValue(cpuinfo, "isa");
+      absl::StartsWith(v, "rv")) {
+    return {"riscv", absl::StrCat("isa ", v)};
+  }
+  return {"", ""};
+}
+
 }  // namespace
+
+EmulationVerdict DetectEmulation(absl::string_view uname_machine,
+                                 absl::string_view cpuinfo,
+                                 absl::string_view comm) {
+  std::vector<std::string> reasons;
+  const std::string machine_isa = IsaOfMachine(uname_machine);
+  const auto [cpu_isa, cpu_field] = IsaOfCpuinfo(cpuinfo);
+  if (!machine_isa.empty() && !cpu_isa.empty() && machine_isa != cpu_isa) {
+    reasons.push_back(absl::StrCat("uname machine ", uname_machine,
+                                   " but /proc/cpuinfo describes an ", cpu_isa,
+                                   " CPU (", cpu_field, ")"));
+  }
+  const std::string name = Clean(comm);
+  if (absl::StartsWith(name, "qemu-")) {
+    reasons.push_back(absl::StrCat("process name ", name));
+  }
+  EmulationVerdict verdict;
+  verdict.emulated = !reasons.empty();
+  verdict.evidence = absl::StrJoin(reasons, "; ");
+  return verdict;
+}
 
 std::string HostName() {
   char name[HOST_NAME_MAX + 1] = {};
@@ -105,7 +165,8 @@ hakd::v1::DeviceFacts CollectDeviceFacts(const CallerFacts& caller) {
     facts.set_arch(Bounded(uts.machine));
     facts.set_kernel(Bounded(uts.release));
   }
-  std::string model = CpuModelFromCpuinfo(ReadFile("/proc/cpuinfo"));
+  const std::string cpuinfo = ReadFile("/proc/cpuinfo");
+  std::string model = CpuModelFromCpuinfo(cpuinfo);
   if (model.empty()) {
     model = Clean(ReadFile("/sys/firmware/devicetree/base/model"));
   }
@@ -120,6 +181,10 @@ hakd::v1::DeviceFacts CollectDeviceFacts(const CallerFacts& caller) {
   facts.set_os(Bounded(PrettyNameFromOsRelease(ReadFile("/etc/os-release"))));
   facts.set_frequency_governor(Bounded(Clean(
       ReadFile("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"))));
+  const EmulationVerdict emulation =
+      DetectEmulation(facts.arch(), cpuinfo, ReadFile("/proc/self/comm"));
+  facts.set_emulated(emulation.emulated);
+  facts.set_emulation_evidence(Bounded(emulation.evidence));
   facts.set_threads(caller.threads);
   facts.set_interop_threads(caller.interop_threads);
   facts.set_libtorch_version(caller.libtorch_version);

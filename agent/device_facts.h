@@ -24,14 +24,34 @@ struct CallerFacts {
   std::string compute_device = "cpu";
 };
 
-// Reads the machine's facts (hostname, uname, /proc/cpuinfo, sysconf,
-// /etc/os-release, cpufreq governor) and adds the caller's. A fact that
-// cannot be read stays empty or zero.
 // The first BLAS library in a /proc/PID/maps text (a path containing
 // "blas"), or "" when none is mapped.
 std::string BlasLibraryFromMaps(absl::string_view maps);
 
+// Reads the machine's facts (hostname, uname, /proc/cpuinfo, sysconf,
+// /etc/os-release, cpufreq governor, emulation) and adds the caller's. A
+// fact that cannot be read stays empty or zero.
 hakd::v1::DeviceFacts CollectDeviceFacts(const CallerFacts& caller);
+
+// Whether the agent runs under a user-mode CPU emulator (qemu-user), judged
+// from what the agent itself can see.
+struct EmulationVerdict {
+  bool emulated = false;
+  // Why, e.g. "uname machine aarch64 but /proc/cpuinfo describes an x86 CPU
+  // (vendor_id GenuineIntel)"; several reasons are joined by "; ". Empty when
+  // not emulated.
+  std::string evidence;
+};
+
+// Judges emulation from the uname machine, the /proc/cpuinfo text and the
+// process name (/proc/self/comm). qemu-user passes the host's /proc/cpuinfo
+// through while uname reports the guest architecture, so an ISA mismatch
+// between the two is emulation; and qemu-user started explicitly
+// (qemu-aarch64-static -L SYSROOT agent) leaves its own name in comm, which
+// the kernel sets from the executable it really ran.
+EmulationVerdict DetectEmulation(absl::string_view uname_machine,
+                                 absl::string_view cpuinfo,
+                                 absl::string_view comm);
 
 // The machine's host name, empty if unknown.
 std::string HostName();

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -24,6 +25,7 @@
 #include "agent/device_facts.h"
 #include "agent/log.h"
 #include "agent/signal_watcher.h"
+#include "common/health_server.h"
 #include "common/torch/model_artifact.h"
 #include "common/torch/torch_runtime.h"
 
@@ -59,6 +61,10 @@ ABSL_FLAG(std::string, time_artifact, "",
           "batch 1 on --device, print the figures and exit; no coordinator");
 ABSL_FLAG(int32_t, drain_timeout_ms, 10000,
           "on SIGTERM, how long to wait for outstanding acknowledgements");
+ABSL_FLAG(int32_t, health_port, 0,
+          "serve grpc.health.v1 in plaintext on this port, every interface "
+          "(service \"liveness\": alive; \"\": SERVING while connected to "
+          "the coordinator), for probes; 0: off");
 ABSL_FLAG(std::string, spool, "",
           "SQLite file keeping the results not yet acknowledged by the "
           "coordinator, written before they are sent, so that an agent that "
@@ -88,6 +94,7 @@ hakd::agent::AgentOptions OptionsFromFlags() {
   o.max_backoff_ms = absl::GetFlag(FLAGS_max_backoff_ms);
   o.drain_timeout_ms = absl::GetFlag(FLAGS_drain_timeout_ms);
   o.spool_file = absl::GetFlag(FLAGS_spool);
+  o.health_port = absl::GetFlag(FLAGS_health_port);
   if (o.spool_file == "none") {
     o.spool_file.clear();
   } else if (o.spool_file.empty()) {
@@ -184,6 +191,20 @@ int main(int argc, char** argv) {
   if (!agent.ok()) {
     hakd::agent::Logf("%s", agent.status().message());
     return 2;
+  }
+  // Readiness follows the stream to the coordinator; destroyed before the
+  // agent (declared after it).
+  std::unique_ptr<hakd::HealthServer> health;
+  if (const int port = absl::GetFlag(FLAGS_health_port); port > 0) {
+    absl::StatusOr<std::unique_ptr<hakd::HealthServer>> started =
+        hakd::HealthServer::Start(hakd::HealthServer::AddressForPort(port));
+    if (!started.ok()) {
+      hakd::agent::Logf("%s", started.status().message());
+      return 2;
+    }
+    health = std::move(*started);
+    hakd::agent::Agent* raw = agent->get();
+    health->Follow([raw] { return raw->connected(); }, absl::Seconds(1));
   }
   hakd::agent::StopSignalWatcher watcher([&agent](int signal, int count) {
     if (count == 1) {

@@ -15,6 +15,7 @@ declare -A what=(
   [kd-throughput]="images/s of one distillation step (WRN-16-4 -> WRN-16-1, batch 128, KD + attention transfer) in hakd-worker's trainer vs the same step in PyTorch (python3-torch), same threads: the ratio"
   [kd-accuracy]="Fashion-MNIST: WRN-16-2 teacher (10 epochs), WRN-16-1 trained alone and distilled from it (5 epochs each, identical schedule): test accuracies; about 50 min on 2 cores"
   [hakd-eval]="design jobs at 50% and 25% of a WRN-16-2 teacher's measured latency on this CPU: the HAKD student vs uniform scaling and Fisher pruning (same distillation schedule), accuracy and measured latency; about 40 min on 2 cores"
+  [kd-scale]="images/s of the distillation step (WRN-16-4 -> WRN-16-1, global batch 128) by 1 worker process x 2 threads, 2 processes x 1 thread (data-parallel over c10d Gloo) and 1 x 1: what a second worker adds on this machine"
   [designer]="the designer alone on a 100-block teacher with a complete synthetic profile: wall time of coverage planning, design and the uniform baseline"
   [soak]="64 simulated agents and 4 simulated workers against one coordinator for SECONDS (default 600): committed measurements/s, p99 ack time, errors, coordinator memory growth from minute 2 to the end, open descriptors"
   [fuzz]="every libFuzzer target of tests/fuzz (ASan+UBSan, clang) for SECONDS each (default 600), one core: executions, exec/s, corpus, coverage, crashes"
@@ -41,6 +42,13 @@ if [ "$name" = soak ]; then
   exec bash "$here/soak.sh" "$@"
 fi
 
+if [ "$name" = kd-scale ]; then
+  echo "bench/run.sh: building (into $build)" >&2
+  [ -f "$build/build.ninja" ] || cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+  ninja -C "$build" hakd-bench-kd-scale >/dev/null
+  echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
+  exec "$build/bench/hakd-bench-kd-scale" "$@"
+fi
 if [ "$name" = hakd-eval ]; then
   echo "bench/run.sh: building (into $build)" >&2
   [ -f "$build/build.ninja" ] || cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

@@ -39,10 +39,12 @@ std::string MeasurementCsvHeader() {
          "kernel,stride,padding,groups,dtype,backend,threads,median_us,p10_us,"
          "p90_us,mean_us,stddev_us,samples,runs_per_sample,measured_unix_ms,"
          "received_unix_ms,run_id,sweep_id,item_index,cv,unstable,attempts,"
-         "interop_threads,governor,frequency_khz,temperature_c,load_1m\n";
+         "interop_threads,governor,frequency_khz,temperature_c,load_1m,"
+         "emulated\n";
 }
 
-std::string MeasurementCsvRow(const hakd::v1::Measurement& m) {
+std::string MeasurementCsvRow(const hakd::v1::Measurement& m,
+                              bool emulated) {
   const hakd::v1::LayerSpec& l = m.layer();
   const std::string fields[] = {
       absl::StrCat(m.id()),
@@ -80,6 +82,7 @@ std::string MeasurementCsvRow(const hakd::v1::Measurement& m) {
       absl::StrCat(m.state().frequency_khz()),
       ShortestDouble(m.state().temperature_c()),
       ShortestDouble(m.state().load_average_1m()),
+      emulated ? "1" : "0",
   };
   return absl::StrCat(absl::StrJoin(fields, ","), "\n");
 }

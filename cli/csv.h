@@ -19,12 +19,16 @@ std::string CsvField(absl::string_view field);
 std::string ShortestDouble(double value);
 
 // The header row, ending in '\n':
-// id,device_id,kind,batch,...,run_id,sweep_id,item_index
+// id,device_id,kind,batch,...,temperature_c,load_1m,emulated. New columns are
+// only ever appended, so readers that index columns keep working.
 std::string MeasurementCsvHeader();
 
 // One measurement as a row in header order, ending in '\n'. Kind and dtype
-// are short names ("conv2d", "float32").
-std::string MeasurementCsvRow(const hakd::v1::Measurement& m);
+// are short names ("conv2d", "float32"); `emulated` (whether the device's
+// agent runs under a CPU emulator, which the measurement itself does not say)
+// is the last column, 1 or 0.
+std::string MeasurementCsvRow(const hakd::v1::Measurement& m,
+                              bool emulated);
 
 // Short name of a dtype: "float32" (also for UNSPECIFIED, which the protocol
 // reads as float32), "float16", "bfloat16".

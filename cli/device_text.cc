@@ -30,6 +30,7 @@ std::string DeviceFactsLine(const hakd::v1::Device& d) {
   if (!f.compute_device().empty()) {
     parts.push_back(absl::StrCat("on ", f.compute_device()));
   }
+  if (f.emulated()) parts.push_back("EMULATED");
   return absl::StrCat(
       "device ", d.id(), " ", d.name(), " (", d.online() ? "online" : "offline",
       "): ", parts.empty() ? "no facts reported" : absl::StrJoin(parts, ", "));
@@ -61,6 +62,8 @@ std::string DeviceDetails(const hakd::v1::Device& d, int64_t now_unix_ms) {
       {"interop threads", absl::StrCat(f.interop_threads())},
       {"frequency governor", OrDash(f.frequency_governor())},
       {"blas library", OrDash(f.blas_library())},
+      {"emulated", f.emulated() ? absl::StrCat("yes: ", f.emulation_evidence())
+                                : "no"},
       {"agent version", OrDash(f.agent_version())},
   };
   size_t width = 0;
@@ -83,12 +86,31 @@ std::string DevicesTable(const hakd::v1::ListDevicesResponse& devices,
     const hakd::v1::DeviceFacts& f = d.facts();
     table.AddRow(
         {absl::StrCat(d.id()), d.name(), d.online() ? "online" : "offline",
-         FormatAgo(d.last_seen_unix_ms(), now_unix_ms), OrDash(f.arch()),
+         FormatAgo(d.last_seen_unix_ms(), now_unix_ms),
+         f.emulated() ? absl::StrCat(OrDash(f.arch()), " (emulated)")
+                      : OrDash(f.arch()),
          OrDash(f.cpu_model()), absl::StrCat(f.cpu_cores()),
          absl::StrCat(f.threads()), OrDash(f.libtorch_version()),
          absl::StrCat(d.measurement_count())});
   }
   return table.Render();
+}
+
+EmulatedDeviceIds EmulatedIdsOf(const hakd::v1::Device& device) {
+  if (!device.facts().emulated()) return {};
+  return {device.id()};
+}
+
+std::string EmulationNote(const hakd::v1::Device& device) {
+  const hakd::v1::DeviceFacts& f = device.facts();
+  if (!f.emulated()) return "";
+  return absl::StrCat(
+      "note: device ", device.id(), " ", device.name(),
+      " runs under an emulator",
+      f.emulation_evidence().empty()
+          ? ""
+          : absl::StrCat(" (", f.emulation_evidence(), ")"),
+      "; its latencies are not the board's\n");
 }
 
 }  // namespace hakd::cli

@@ -1,11 +1,14 @@
 // latency export: streams every measurement of a device into CSV or a JSON
 // array, page by page, never holding the whole export in memory.
 #include <memory>
+#include <string>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "cli/atomic_file.h"
 #include "cli/commands.h"
 #include "cli/csv.h"
+#include "cli/device_text.h"
 #include "cli/errors.h"
 #include "cli/json_output.h"
 #include "common/status_macros.h"
@@ -30,6 +33,11 @@ absl::Status RunLatencyExport(CommandContext& ctx) {
   }
   const std::optional<std::string> output = ctx.flags().String("output");
   HAKD_ASSIGN_OR_RETURN(LatencyClient * client, ctx.Client());
+  // Measurements carry only the device id: the device is looked up once,
+  // here, to mark every row of an emulated agent.
+  HAKD_ASSIGN_OR_RETURN(const hakd::v1::Device device,
+                        client->GetDevice(request.device()));
+  const EmulatedDeviceIds emulated = EmulatedIdsOf(device);
 
   // Destroying an uncommitted AtomicFile removes its temporary file, so every
   // early return below leaves nothing behind.
@@ -49,10 +57,13 @@ absl::Status RunLatencyExport(CommandContext& ctx) {
       request,
       [&](const hakd::v1::MeasurementPage& page) -> absl::StatusOr<bool> {
         for (const hakd::v1::Measurement& m : page.measurements()) {
+          const bool row_emulated = emulated.count(m.device_id()) > 0;
           if (csv) {
-            os << MeasurementCsvRow(m);
+            os << MeasurementCsvRow(m, row_emulated);
           } else {
-            HAKD_RETURN_IF_ERROR(json.Add(m));
+            HAKD_ASSIGN_OR_RETURN(std::string row, ToJson(m));
+            json.AddJson(WithBoolMember(std::move(row), "emulated",
+                                        row_emulated));
           }
           ++count;
         }
@@ -63,6 +74,7 @@ absl::Status RunLatencyExport(CommandContext& ctx) {
   os.flush();
   if (!os) return write_failed;
   if (file != nullptr) HAKD_RETURN_IF_ERROR(file->Commit());
+  ctx.err() << EmulationNote(device);
   ctx.err() << "exported " << count << " measurements to " << where << "\n";
   return absl::OkStatus();
 }

@@ -158,6 +158,9 @@ std::vector<FlagSpec> CommandFlags() {
        "students: no attention transfer (beta -1)"},
       {"max-attempts", T::kPositiveInt, false, "N",
        "leases before the task fails, 1..20 (default 3)"},
+      {"workers", T::kPositiveInt, false, "N",
+       "train data-parallel on a group of N workers of one device kind, "
+       "1..64 (default 1); the batch size is the group's"},
       // tasks list
       {"state", T::kString, false, "S",
        "only tasks in state S: queued, running, succeeded, failed or "
@@ -290,7 +293,7 @@ std::vector<CommandSpec> Commands() {
         "momentum", "no-nesterov", "weight-decay", "schedule", "milestones",
         "gamma", "warmup-epochs", "seed", "steps-per-epoch", "train-limit",
         "test-limit", "mixed-precision", "temperature", "alpha", "beta",
-        "no-attention", "max-attempts", "watch"},
+        "no-attention", "max-attempts", "workers", "watch"},
        "queue training of a teacher, or with --teacher of a distilled student",
        {"network", "dataset"}},
       {{"tasks", "list"},

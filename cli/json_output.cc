@@ -21,12 +21,27 @@ absl::StatusOr<std::string> ToJson(const google::protobuf::Message& message) {
   return json;
 }
 
+std::string WithBoolMember(std::string json, absl::string_view key,
+                           bool value) {
+  const size_t close = json.rfind('}');
+  if (close == std::string::npos) return json;  // not an object
+  const bool empty =
+      json.find_first_not_of(" \t\r\n", json.find('{') + 1) == close;
+  json.insert(close, absl::StrCat(empty ? "" : ",", "\"", key, "\":",
+                                  value ? "true" : "false"));
+  return json;
+}
+
 absl::Status JsonArrayWriter::Add(const google::protobuf::Message& message) {
   absl::StatusOr<std::string> json = ToJson(message);
   if (!json.ok()) return json.status();
-  out_ << (count_ == 0 ? "[\n" : ",\n") << *json;
-  ++count_;
+  AddJson(*json);
   return absl::OkStatus();
+}
+
+void JsonArrayWriter::AddJson(absl::string_view json) {
+  out_ << (count_ == 0 ? "[\n" : ",\n") << json;
+  ++count_;
 }
 
 void JsonArrayWriter::Close() { out_ << (count_ == 0 ? "[]\n" : "\n]\n"); }

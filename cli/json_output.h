@@ -11,11 +11,18 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace hakd::cli {
 
 // `message` as one line of JSON (no trailing newline).
 absl::StatusOr<std::string> ToJson(const google::protobuf::Message& message);
+
+// `json`, a JSON object, with the member "`key`": true/false appended (after
+// every field of the message, so keys keep their order). `key` must need no
+// escaping.
+std::string WithBoolMember(std::string json, absl::string_view key,
+                           bool value);
 
 // Writes a JSON array element by element, so an export of millions of
 // measurements never sits in memory whole.
@@ -26,6 +33,9 @@ class JsonArrayWriter {
 
   // Appends one element.
   absl::Status Add(const google::protobuf::Message& message);
+
+  // Appends one element already printed as JSON (e.g. by ToJson).
+  void AddJson(absl::string_view json);
 
   // Closes the array ("[]" when nothing was added). Call exactly once.
   void Close();

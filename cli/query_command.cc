@@ -1,5 +1,8 @@
 // latency query.
+#include <string>
+
 #include "cli/commands.h"
+#include "cli/device_text.h"
 #include "cli/layer_filter.h"
 #include "cli/measurement_text.h"
 #include "common/status_macros.h"
@@ -17,8 +20,19 @@ absl::Status RunLatencyQuery(CommandContext& ctx) {
   HAKD_ASSIGN_OR_RETURN(LatencyClient * client, ctx.Client());
   HAKD_ASSIGN_OR_RETURN(hakd::v1::QueryMeasurementsResponse response,
                         client->QueryMeasurements(request));
-  if (ctx.options().json) return ctx.PrintJson(response);
-  ctx.out() << MeasurementsText(response);
+  // Measurements carry only the device id; the device's facts say whether
+  // its agent runs under an emulator, which every row must show.
+  HAKD_ASSIGN_OR_RETURN(const hakd::v1::Device device,
+                        client->GetDevice(request.device()));
+  const EmulatedDeviceIds emulated = EmulatedIdsOf(device);
+  ctx.err() << EmulationNote(device);
+  if (ctx.options().json) {
+    HAKD_ASSIGN_OR_RETURN(const std::string json,
+                          MeasurementsJson(response, emulated));
+    ctx.out() << json << "\n";
+    return absl::OkStatus();
+  }
+  ctx.out() << MeasurementsText(response, emulated);
   return absl::OkStatus();
 }
 

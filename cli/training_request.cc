@@ -17,6 +17,7 @@ namespace {
 
 constexpr size_t kMaxNameLength = 128;
 constexpr int32_t kMaxAttempts = 20;
+constexpr int32_t kMaxWorkers = 64;  // server/training_validation.h kMaxWorldSize
 
 // Distillation flags, which mean nothing without --teacher.
 constexpr const char* kStudentFlags[] = {"temperature", "alpha", "beta",
@@ -232,6 +233,8 @@ absl::StatusOr<hakd::v1::SubmitTrainingRequest> TrainingRequestFromFlags(
 
   HAKD_RETURN_IF_ERROR(CheckFlagAtMost(flags, "max-attempts", kMaxAttempts));
   if (auto v = flags.Int("max-attempts")) request.set_max_attempts(*v);
+  HAKD_RETURN_IF_ERROR(CheckFlagAtMost(flags, "workers", kMaxWorkers));
+  if (auto v = flags.Int("workers")) spec.set_world_size(*v);
   return request;
 }
 

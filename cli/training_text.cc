@@ -6,6 +6,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_join.h"
 #include "cli/json_output.h"
 #include "cli/number_format.h"
 #include "cli/table.h"
@@ -241,7 +242,11 @@ std::string TaskDetails(const TrainingTask& t, int64_t now_unix_ms) {
       {"state", TaskStateName(t.state())},
       {"progress", FormatTrainingProgressLine(t, 20)},
       {"attempts", absl::StrCat(t.attempts(), " of ", t.max_attempts())},
-      {"worker", OrDash(t.worker())},
+      {"worker", t.group_workers_size() > 0
+                     ? absl::StrCat(absl::StrJoin(t.group_workers(), ", "), " (",
+                                    t.group_workers_size(), " of ",
+                                    t.spec().world_size(), ")")
+                     : OrDash(t.worker())},
       {"created", FormatTimestamp(t.created_unix_ms())},
       {"started", FormatTimestamp(t.started_unix_ms())},
       {"finished", FormatTimestamp(t.finished_unix_ms())},

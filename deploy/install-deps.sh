@@ -7,8 +7,8 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libsqlite3-dev sqlite3 libssl-dev zlib1g-dev
-  libtorch-dev
-  libgtest-dev libgmock-dev
+  libtorch-dev libgloo-dev
+  libgtest-dev libgmock-dev libyaml-dev
   dataset-fashion-mnist
   procps openssl
 )

@@ -3,12 +3,15 @@
 // SIGTERM/SIGINT to shut down gracefully.
 #include <csignal>
 #include <cstdio>
+#include <memory>
 #include <thread>
+#include <utility>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "common/flag_names.h"
+#include "common/health_server.h"
 #include "server/server.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "address to listen on (host:port; port 0 picks one)");
@@ -28,6 +31,10 @@ ABSL_FLAG(std::string, tls_client_ca, "",
 ABSL_FLAG(bool, allow_insecure, false, "allow plaintext on a non-loopback address");
 ABSL_FLAG(int, heartbeat_timeout_ms, 15000, "silence after which a device is offline");
 ABSL_FLAG(int, max_message_bytes, 16 << 20, "largest gRPC message accepted");
+ABSL_FLAG(int32_t, health_port, 0,
+          "also serve grpc.health.v1 in plaintext on this port, every interface (for probes that "
+          "cannot speak TLS, such as Kubernetes'; service \"liveness\": alive; \"\": SERVING until "
+          "shutdown); 0: off");
 ABSL_FLAG(std::string, port_file, "", "write the bound port to this file once serving");
 ABSL_FLAG(bool, sync_full, true, "fsync every commit (PRAGMA synchronous=FULL)");
 ABSL_FLAG(std::string, artifact_dir, "", "directory of training artifacts (models, checkpoints); default: 'artifacts' beside --db");
@@ -70,6 +77,10 @@ int main(int argc, char** argv) {
   options.artifact_dir = absl::GetFlag(FLAGS_artifact_dir);
   options.lease_ms = absl::GetFlag(FLAGS_lease_ms);
   options.db_max_pages = absl::GetFlag(FLAGS_db_max_pages);
+  if (const int port = absl::GetFlag(FLAGS_health_port); port < 0 || port > 65535) {
+    std::fprintf(stderr, "hakd-server: --health-port must be in 0..65535\n");
+    return 2;
+  }
   if (options.heartbeat_timeout_ms < 1000) {
     std::fprintf(stderr, "hakd-server: --heartbeat_timeout_ms must be >= 1000\n");
     return 2;
@@ -82,13 +93,26 @@ int main(int argc, char** argv) {
                  std::string(server.status().message()).c_str());
     return 1;
   }
+  std::unique_ptr<hakd::HealthServer> health;
+  if (const int port = absl::GetFlag(FLAGS_health_port); port > 0) {
+    absl::StatusOr<std::unique_ptr<hakd::HealthServer>> started =
+        hakd::HealthServer::Start(hakd::HealthServer::AddressForPort(port));
+    if (!started.ok()) {
+      std::fprintf(stderr, "hakd-server: %s\n", std::string(started.status().message()).c_str());
+      return 1;
+    }
+    health = std::move(*started);
+    health->SetServing(true);
+  }
   hakd::HakdServer* raw = server->get();
-  std::thread stopper([raw, &signals] {
+  hakd::HealthServer* raw_health = health.get();
+  std::thread stopper([raw, raw_health, &signals] {
     int sig = 0;
     while (sigwait(&signals, &sig) == 0 && sig == SIGHUP) {
       // A bad file keeps the credentials in force; the reason is logged.
       raw->ReloadAuth().IgnoreError();
     }
+    if (raw_health != nullptr) raw_health->SetServing(false);
     raw->Shutdown(absl::Seconds(3));
   });
   raw->Wait();

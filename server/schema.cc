@@ -233,7 +233,29 @@ constexpr char kV7[] = R"sql(
 ALTER TABLE training_tasks ADD COLUMN lease_identity TEXT NOT NULL DEFAULT '';
 )sql";
 
-constexpr const char* kMigrations[] = {kV1, kV2, kV3, kV4, kV5, kV6, kV7};
+// Version 8: data-parallel groups. training_tasks.world_size copies the
+// spec's (1 for a single worker) so that leasing need not parse specs. One
+// task_group_members row per member of a forming or running group, under
+// the member's own lease id; rank 0's lease is also the task's lease_id
+// once the group is complete (so uploads, completion and the single-worker
+// lease checks work unchanged for it). Requeueing or failing the task
+// deletes its rows; a finished task's rows go when they expire.
+constexpr char kV8[] = R"sql(
+ALTER TABLE training_tasks ADD COLUMN world_size INTEGER NOT NULL DEFAULT 1;
+CREATE TABLE task_group_members(
+  lease_id TEXT PRIMARY KEY,
+  task_id INTEGER NOT NULL REFERENCES training_tasks(id),
+  rank INTEGER NOT NULL,
+  worker TEXT NOT NULL,
+  identity TEXT NOT NULL DEFAULT '',
+  device_kind TEXT NOT NULL,
+  host TEXT NOT NULL,
+  port INTEGER NOT NULL,
+  expires_ms INTEGER NOT NULL,
+  UNIQUE(task_id, rank)) WITHOUT ROWID;
+)sql";
+
+constexpr const char* kMigrations[] = {kV1, kV2, kV3, kV4, kV5, kV6, kV7, kV8};
 
 }  // namespace
 

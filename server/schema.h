@@ -11,7 +11,7 @@
 namespace hakd {
 
 // The schema version this build writes.
-inline constexpr int kSchemaVersion = 7;
+inline constexpr int kSchemaVersion = 8;
 
 // Brings `db` up to `target_version` (default: the newest). Refuses with
 // FAILED_PRECONDITION a database newer than this build understands.

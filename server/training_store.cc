@@ -2,11 +2,13 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include <utility>
 
 #include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "common/network/network_analysis.h"
@@ -234,6 +236,11 @@ absl::StatusOr<TrainingTask> TrainingStore::LoadTaskLocked(int64_t task_id,
     }
     HAKD_ASSIGN_OR_RETURN(task, TaskFromRow(s));
   }
+  if (task.spec().world_size() > 1) {
+    HAKD_ASSIGN_OR_RETURN(std::vector<std::string> members,
+                          GroupWorkersLocked(task_id));
+    for (std::string& m : members) task.add_group_workers(std::move(m));
+  }
   if (!with_history) return task;
   HAKD_ASSIGN_OR_RETURN(
       Statement s,
@@ -259,12 +266,27 @@ absl::StatusOr<TrainingStore::LeaseRow> TrainingStore::FindLeaseLocked(
                    "FROM training_tasks WHERE lease_id = ?"));
   s.Bind(1, lease_id);
   HAKD_ASSIGN_OR_RETURN(bool row, s.Step());
-  if (!row) return LeaseLost();
   LeaseRow r;
-  r.task_id = s.ColumnInt(0);
-  r.state = static_cast<TaskState>(s.ColumnInt(1));
-  r.worker = s.ColumnText(2);
-  r.expires_ms = s.ColumnInt(3);
+  if (row) {
+    r.task_id = s.ColumnInt(0);
+    r.state = static_cast<TaskState>(s.ColumnInt(1));
+    r.worker = s.ColumnText(2);
+    r.expires_ms = s.ColumnInt(3);
+    return r;
+  }
+  HAKD_ASSIGN_OR_RETURN(
+      Statement m,
+      db_->Prepare("SELECT m.task_id, t.state, m.worker, m.expires_ms, m.rank "
+                   "FROM task_group_members m JOIN training_tasks t "
+                   "ON t.id = m.task_id WHERE m.lease_id = ?"));
+  m.Bind(1, lease_id);
+  HAKD_ASSIGN_OR_RETURN(bool member, m.Step());
+  if (!member) return LeaseLost();
+  r.task_id = m.ColumnInt(0);
+  r.state = static_cast<TaskState>(m.ColumnInt(1));
+  r.worker = m.ColumnText(2);
+  r.expires_ms = m.ColumnInt(3);
+  r.rank = static_cast<int>(m.ColumnInt(4));
   return r;
 }
 
@@ -311,6 +333,15 @@ absl::StatusOr<bool> TrainingStore::RetryOrFailLocked(int64_t task_id,
     attempts = s.ColumnInt(0);
     max_attempts = s.ColumnInt(1);
   }
+  {
+    // A data-parallel group ends with its attempt; survivors learn it from
+    // their next call (their leases are gone) and the task is leased anew.
+    HAKD_ASSIGN_OR_RETURN(
+        Statement s,
+        db_->Prepare("DELETE FROM task_group_members WHERE task_id = ?"));
+    s.Bind(1, task_id);
+    HAKD_RETURN_IF_ERROR(s.Run());
+  }
   if (attempts >= max_attempts) {
     HAKD_ASSIGN_OR_RETURN(
         Statement s,
@@ -352,8 +383,15 @@ absl::StatusOr<int> TrainingStore::ReapLocked(int64_t now_ms) {
   for (const auto& [task_id, error] : expired) {
     HAKD_RETURN_IF_ERROR(RetryOrFailLocked(task_id, error, now_ms).status());
   }
-  return static_cast<int>(expired.size());
+  HAKD_ASSIGN_OR_RETURN(int groups, ReapGroupsLocked(now_ms));
+  return static_cast<int>(expired.size()) + groups;
 }
+
+absl::StatusOr<std::string> TrainingStore::NewLeaseId() {
+  return RandomLeaseId();
+}
+
+absl::Status TrainingStore::LeaseLostError() { return LeaseLost(); }
 
 // ---- users -----------------------------------------------------------------
 
@@ -391,11 +429,12 @@ absl::StatusOr<TrainingTask> TrainingStore::Submit(
       HAKD_ASSIGN_OR_RETURN(
           Statement s,
           db_->Prepare("INSERT INTO training_tasks(spec, state, max_attempts, "
-                       "created_ms) VALUES(?, ?, ?, ?)"));
+                       "created_ms, world_size) VALUES(?, ?, ?, ?, ?)"));
       s.BindBlob(1, spec.SerializeAsString())
           .Bind(2, int64_t{hakd::v1::TASK_QUEUED})
           .Bind(3, int64_t{max_attempts})
-          .Bind(4, now_ms);
+          .Bind(4, now_ms)
+          .Bind(5, int64_t{std::max(1, spec.world_size())});
       HAKD_RETURN_IF_ERROR(s.Run());
       id = db_->LastInsertRowid();
     }
@@ -544,19 +583,25 @@ absl::StatusOr<std::string> TrainingStore::LeaseIdentity(
   absl::MutexLock lock(&mu_);
   HAKD_ASSIGN_OR_RETURN(
       Statement s,
-      db_->Prepare("SELECT lease_identity FROM training_tasks WHERE lease_id = ?"));
-  s.Bind(1, lease_id);
+      db_->Prepare("SELECT lease_identity FROM training_tasks WHERE lease_id = ? "
+                   "UNION ALL SELECT identity FROM task_group_members "
+                   "WHERE lease_id = ? LIMIT 1"));
+  s.Bind(1, lease_id).Bind(2, lease_id);
   HAKD_ASSIGN_OR_RETURN(bool row, s.Step());
   if (!row) return LeaseLost();
   return s.ColumnText(0);
 }
 
 absl::StatusOr<std::optional<LeaseGrant>> TrainingStore::LeaseTask(
-    const std::string& worker, int64_t now_ms, const std::string& identity) {
+    const std::string& worker, int64_t now_ms, const std::string& identity,
+    const GroupJoin& join) {
   absl::MutexLock lock(&mu_);
   LeaseGrant grant;
   int64_t task_id = 0;
   int reaped = 0;
+  std::string device_kind;
+  std::optional<LeaseGrant> group_grant;
+  int64_t group_task_id = 0;
   {
     Transaction txn(db_.get(),
                     absl::StrCat("lease a task to worker '", worker, "'"),
@@ -564,7 +609,8 @@ absl::StatusOr<std::optional<LeaseGrant>> TrainingStore::LeaseTask(
     HAKD_RETURN_IF_ERROR(txn.Begin());
     {
       HAKD_ASSIGN_OR_RETURN(
-          Statement s, db_->Prepare("SELECT 1 FROM workers WHERE name = ?"));
+          Statement s,
+          db_->Prepare("SELECT 1, capabilities FROM workers WHERE name = ?"));
       s.Bind(1, worker);
       HAKD_ASSIGN_OR_RETURN(bool row, s.Step());
       if (!row) {
@@ -573,17 +619,44 @@ absl::StatusOr<std::optional<LeaseGrant>> TrainingStore::LeaseTask(
         return absl::NotFoundError(absl::StrCat(
             "worker: '", worker, "' is not registered; call RegisterWorker first"));
       }
+      hakd::v1::WorkerCapabilities caps;
+      caps.ParseFromString(s.ColumnText(1));
+      device_kind = absl::StartsWith(caps.device(), "cuda") ? "cuda" : "cpu";
     }
     HAKD_RETURN_IF_ERROR(TouchWorkerLocked(worker, now_ms));
     HAKD_ASSIGN_OR_RETURN(reaped, ReapLocked(now_ms));
+    HAKD_ASSIGN_OR_RETURN(int left, LeaveGroupsLocked(worker, now_ms));
+    reaped += left;
+    std::vector<std::pair<int64_t, int>> queued;  // (task id, world size)
     {
+      // Group tasks this worker cannot join are passed over, so look at a
+      // few.
       HAKD_ASSIGN_OR_RETURN(
           Statement s,
-          db_->Prepare("SELECT id FROM training_tasks WHERE state = ? AND "
-                       "attempts < max_attempts ORDER BY id LIMIT 1"));
+          db_->Prepare("SELECT id, world_size FROM training_tasks WHERE "
+                       "state = ? AND attempts < max_attempts ORDER BY id "
+                       "LIMIT 64"));
       s.Bind(1, int64_t{hakd::v1::TASK_QUEUED});
-      HAKD_ASSIGN_OR_RETURN(bool row, s.Step());
-      if (row) task_id = s.ColumnInt(0);
+      while (true) {
+        HAKD_ASSIGN_OR_RETURN(bool row, s.Step());
+        if (!row) break;
+        queued.emplace_back(s.ColumnInt(0), static_cast<int>(s.ColumnInt(1)));
+      }
+    }
+    for (const auto& [id, world_size] : queued) {
+      if (world_size <= 1) {
+        task_id = id;
+        break;
+      }
+      if (join.port <= 0 || join.host.empty()) continue;
+      HAKD_ASSIGN_OR_RETURN(std::optional<LeaseGrant> joined,
+                            JoinGroupLocked(id, world_size, worker, identity,
+                                            join, device_kind, now_ms));
+      if (joined.has_value()) {
+        group_grant = std::move(joined);
+        group_task_id = id;
+        break;
+      }
     }
     if (task_id != 0) {
       HAKD_ASSIGN_OR_RETURN(grant.lease_id, RandomLeaseId());
@@ -604,6 +677,11 @@ absl::StatusOr<std::optional<LeaseGrant>> TrainingStore::LeaseTask(
       HAKD_RETURN_IF_ERROR(s.Run());
     }
     HAKD_RETURN_IF_ERROR(txn.Commit());
+  }
+  if (group_task_id != 0) {
+    BumpVersion();
+    HAKD_ASSIGN_OR_RETURN(group_grant->task, LoadTaskLocked(group_task_id, true));
+    return group_grant;
   }
   if (task_id == 0) {
     if (reaped > 0) BumpVersion();
@@ -628,6 +706,21 @@ absl::StatusOr<bool> TrainingStore::ReportProgress(
       return true;
     }
     HAKD_ASSIGN_OR_RETURN(LeaseRow held, HeldLeaseLocked(lease_id, now_ms));
+    {
+      // A group member's lease (rank 0's too, which is also the task's).
+      HAKD_ASSIGN_OR_RETURN(
+          Statement s,
+          db_->Prepare("UPDATE task_group_members SET expires_ms = ? "
+                       "WHERE lease_id = ?"));
+      s.Bind(1, now_ms + options_.lease_ms).Bind(2, lease_id);
+      HAKD_RETURN_IF_ERROR(s.Run());
+    }
+    if (held.rank > 0) {
+      // Rank 0 speaks for the group: the others only keep their leases.
+      HAKD_RETURN_IF_ERROR(TouchWorkerLocked(held.worker, now_ms));
+      HAKD_RETURN_IF_ERROR(txn.Commit());
+      return false;
+    }
     {
       HAKD_ASSIGN_OR_RETURN(
           Statement s,
@@ -682,6 +775,11 @@ absl::Status TrainingStore::Complete(
           t.model_artifact_id()));
     }
     HAKD_ASSIGN_OR_RETURN(LeaseRow held, HeldLeaseLocked(lease_id, now_ms));
+    if (held.rank > 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "lease_id: rank ", held.rank, " of task ", held.task_id,
+          "'s group; only rank 0 completes a group's task"));
+    }
     HAKD_ASSIGN_OR_RETURN(TrainingTask task,
                           LoadTaskLocked(held.task_id, false));
     HAKD_ASSIGN_OR_RETURN(TrainingTask result,
@@ -743,16 +841,27 @@ absl::StatusOr<bool> TrainingStore::Fail(const std::string& lease_id,
     HAKD_ASSIGN_OR_RETURN(LeaseRow found, FindLeaseLocked(lease_id));
     if (found.state == hakd::v1::TASK_CANCELLED) return false;
     HAKD_ASSIGN_OR_RETURN(LeaseRow held, HeldLeaseLocked(lease_id, now_ms));
+    const std::string why =
+        held.rank > 0 ? absl::StrCat("rank ", held.rank, " (worker ",
+                                     held.worker, "): ", reason)
+                      : reason;
     if (retryable) {
       HAKD_ASSIGN_OR_RETURN(will_retry,
-                            RetryOrFailLocked(held.task_id, reason, now_ms));
+                            RetryOrFailLocked(held.task_id, why, now_ms));
     } else {
+      {
+        HAKD_ASSIGN_OR_RETURN(
+            Statement s,
+            db_->Prepare("DELETE FROM task_group_members WHERE task_id = ?"));
+        s.Bind(1, held.task_id);
+        HAKD_RETURN_IF_ERROR(s.Run());
+      }
       HAKD_ASSIGN_OR_RETURN(
           Statement s,
           db_->Prepare("UPDATE training_tasks SET state = ?, error = ?, "
                        "finished_ms = ? WHERE id = ?"));
       s.Bind(1, int64_t{hakd::v1::TASK_FAILED})
-          .Bind(2, reason)
+          .Bind(2, why)
           .Bind(3, now_ms)
           .Bind(4, held.task_id);
       HAKD_RETURN_IF_ERROR(s.Run());
@@ -771,8 +880,9 @@ absl::StatusOr<int> TrainingStore::ReapExpiredLeases(int64_t now_ms) {
     HAKD_ASSIGN_OR_RETURN(
         Statement s,
         db_->Prepare("SELECT 1 FROM training_tasks WHERE state = ? AND "
-                     "lease_expires_ms < ? LIMIT 1"));
-    s.Bind(1, int64_t{hakd::v1::TASK_RUNNING}).Bind(2, now_ms);
+                     "lease_expires_ms < ? UNION ALL SELECT 1 FROM "
+                     "task_group_members WHERE expires_ms < ? LIMIT 1"));
+    s.Bind(1, int64_t{hakd::v1::TASK_RUNNING}).Bind(2, now_ms).Bind(3, now_ms);
     HAKD_ASSIGN_OR_RETURN(bool any, s.Step());
     if (!any) return 0;
   }
@@ -814,6 +924,11 @@ absl::StatusOr<CommittedArtifact> TrainingStore::CommitArtifact(
                     "upload");
     HAKD_RETURN_IF_ERROR(txn.Begin());
     HAKD_ASSIGN_OR_RETURN(LeaseRow held, HeldLeaseLocked(lease_id, now_ms));
+    if (held.rank > 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "lease_id: rank ", held.rank, " of task ", held.task_id,
+          "'s group; only rank 0 uploads a group's artifacts"));
+    }
     int64_t n = 0;
     HAKD_ASSIGN_OR_RETURN(
         n, db_->QueryInt("SELECT IFNULL(MAX(rowid), 0) + 1 FROM artifacts"));

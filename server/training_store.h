@@ -70,6 +70,18 @@ struct HeldLease {
 struct LeaseGrant {
   std::string lease_id;
   hakd::v1::TrainingTask task;  // with its history
+  // Set when the task has world_size > 1: this worker's place in the group.
+  std::optional<hakd::v1::GroupAssignment> group;
+};
+
+// How a worker can take part in data-parallel groups (LeaseTask).
+struct GroupJoin {
+  // Where the other members reach this worker. Empty (the default): it
+  // takes no group tasks.
+  std::string host;
+  // Its TCPStore port, used when it becomes rank 0. 0 (the default): it
+  // takes no group tasks.
+  int port = 0;
 };
 
 // What CommitArtifact did.
@@ -125,9 +137,25 @@ class TrainingStore {
   // nullopt when none is queued. NOT_FOUND for an unregistered worker
   // (which should RegisterWorker again). `identity` (the caller's, from the
   // auth file) is recorded with the lease; see LeaseIdentity.
+  //
+  // Data-parallel tasks (world_size > 1), when `join` allows them: the
+  // worker joins the oldest such task's forming group (members of another
+  // device kind, "cpu" or "cuda" from its capabilities, are never mixed)
+  // and the grant carries its GroupAssignment. The task stays QUEUED until
+  // world_size members joined; then it becomes RUNNING (one attempt) under
+  // rank 0's lease. A worker that leases again while a member of a group
+  // has evidently restarted: a forming group forgets it, a running group is
+  // broken up (requeued from its checkpoint, or failed when its attempts
+  // are spent).
   absl::StatusOr<std::optional<LeaseGrant>> LeaseTask(
       const std::string& worker, int64_t now_ms,
-      const std::string& identity = "");
+      const std::string& identity = "", const GroupJoin& join = GroupJoin());
+  // For a group member's lease: renews it and returns its assignment (ready
+  // once every member joined; cancelled when the task was cancelled).
+  // FAILED_PRECONDITION when the lease is no longer a member's (the group
+  // broke up or the lease expired).
+  absl::StatusOr<hakd::v1::GroupAssignment> AwaitGroup(
+      const std::string& lease_id, int64_t now_ms);
   // Bytes of every artifact indexed.
   absl::StatusOr<int64_t> ArtifactBytes();
   // The identity that took `lease_id`; FAILED_PRECONDITION when no task has
@@ -158,7 +186,9 @@ class TrainingStore {
                             const std::string& error, bool retryable,
                             int64_t now_ms);
   // Requeues RUNNING tasks whose lease expired before `now_ms`, or fails
-  // those whose attempts are spent. Returns how many it changed.
+  // those whose attempts are spent; a running group whose member's lease
+  // expired is treated the same, and expired members of forming groups are
+  // dropped. Returns how many it changed.
   absl::StatusOr<int> ReapExpiredLeases(int64_t now_ms);
   // The task a lease is held for; FAILED_PRECONDITION unless the task is
   // RUNNING under it and the lease has not expired.
@@ -208,13 +238,44 @@ class TrainingStore {
                                          int64_t now_ms)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The task a lease names, with its state and expiry. FAILED_PRECONDITION
-  // when no task has it.
+  // when no task has it. A group member's lease (other than a running
+  // group's rank 0, which is the task's lease) is found in
+  // task_group_members.
   struct LeaseRow {
     int64_t task_id = 0;
     hakd::v1::TaskState state = hakd::v1::TASK_STATE_UNSPECIFIED;
     std::string worker;
     int64_t expires_ms = 0;
+    // -1: the task's own lease; else the member's rank.
+    int rank = -1;
   };
+  // A fresh random lease id (32 hex digits).
+  static absl::StatusOr<std::string> NewLeaseId();
+  // The answer to a lease nobody holds any more.
+  static absl::Status LeaseLostError();
+  // ---- data-parallel groups (training_groups.cc) ----
+  // Joins `worker` to the forming group of task `task_id` (world_size
+  // `world_size`); nullopt when it cannot (another device kind).
+  absl::StatusOr<std::optional<LeaseGrant>> JoinGroupLocked(
+      int64_t task_id, int world_size, const std::string& worker,
+      const std::string& identity, const GroupJoin& join,
+      const std::string& device_kind, int64_t now_ms)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Forgets `worker`'s memberships (it is leasing again, so it restarted);
+  // returns how many tasks changed.
+  absl::StatusOr<int> LeaveGroupsLocked(const std::string& worker,
+                                        int64_t now_ms)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The assignment of member `lease_id` of task `task_id`.
+  absl::StatusOr<hakd::v1::GroupAssignment> AssignmentLocked(
+      int64_t task_id, const std::string& lease_id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Expired members: dropped from forming groups, breaking running groups.
+  absl::StatusOr<int> ReapGroupsLocked(int64_t now_ms)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // The workers of task `task_id`'s group, by rank.
+  absl::StatusOr<std::vector<std::string>> GroupWorkersLocked(int64_t task_id)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<LeaseRow> FindLeaseLocked(const std::string& lease_id)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // FindLeaseLocked, then FAILED_PRECONDITION unless RUNNING and unexpired

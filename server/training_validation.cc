@@ -415,7 +415,49 @@ absl::Status ValidateTrainingSpec(const hakd::v1::TrainingSpec& spec,
       !st.ok()) {
     return st;
   }
+  if (spec.world_size() < 0 || spec.world_size() > kMaxWorldSize) {
+    return Invalid(field, "world_size",
+                   absl::StrCat(spec.world_size(), " is not in [0, ",
+                                kMaxWorldSize, "] (0 or 1: one worker)"));
+  }
+  if (spec.world_size() > 1) {
+    if (spec.kind() != hakd::v1::TASK_KIND_TRAIN) {
+      return Invalid(field, "world_size",
+                     absl::StrCat(spec.world_size(), ": only TRAIN tasks run "
+                                  "data-parallel; ", KindName(spec.kind()),
+                                  " tasks run on one worker"));
+    }
+    const int batch =
+        spec.schedule().batch_size() == 0 ? 128 : spec.schedule().batch_size();
+    if (batch < spec.world_size()) {
+      return Invalid(field, "world_size",
+                     absl::StrCat(spec.world_size(), " workers cannot share a ",
+                                  "global batch of ", batch,
+                                  " (schedule.batch_size must be >= world_size)"));
+    }
+  }
   return ValidateTaskKind(spec, *analysis, field);
+}
+
+absl::Status ValidateGroupJoin(absl::string_view host, int port,
+                               absl::string_view field) {
+  if (port < 0 || port > 65535) {
+    return Invalid(field, "group_port",
+                   absl::StrCat(port, " is not in [0, 65535] (0: no groups)"));
+  }
+  if (host.size() > 255) {
+    return Invalid(field, "group_host",
+                   absl::StrCat(host.size(), " bytes; at most 255"));
+  }
+  for (char c : host) {
+    if (!(absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '.' ||
+          c == '-' || c == ':' || c == '_')) {
+      return Invalid(field, "group_host",
+                     absl::StrCat("'", absl::CHexEscape(host),
+                                  "' is not a host name or IP address"));
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status ValidateSubmitTraining(

@@ -34,6 +34,14 @@ inline constexpr int64_t kMaxArtifactBytes = int64_t{2} << 30;
 absl::Status ValidateTrainingSpec(const hakd::v1::TrainingSpec& spec,
                                   absl::string_view field);
 
+// Most workers one data-parallel group may have (TrainingSpec.world_size).
+inline constexpr int kMaxWorldSize = 64;
+
+// Checks a LeaseTaskRequest's group endpoint: port 0..65535 (0: no group
+// tasks), host empty or a host name / IP address (<= 255 characters).
+absl::Status ValidateGroupJoin(absl::string_view host, int port,
+                               absl::string_view field);
+
 // Checks a SubmitTrainingRequest: its spec and max_attempts (0 = 3, 1..20).
 absl::Status ValidateSubmitTraining(
     const hakd::v1::SubmitTrainingRequest& request);

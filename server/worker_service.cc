@@ -3,7 +3,9 @@
 #include <memory>
 #include <string>
 
+#include "absl/strings/strip.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "common/log.h"
 #include "common/status_grpc.h"
 #include "common/time_util.h"
@@ -41,6 +43,22 @@ using grpc::StatusCode;
 
 constexpr size_t kMaxErrorLength = 4096;
 
+// The IP address in a gRPC peer string ("ipv4:10.0.0.5:4242",
+// "ipv6:[::1]:4242", percent-encoded brackets in some versions); empty for
+// other transports (unix sockets), which cannot host group members.
+std::string PeerHost(std::string peer) {
+  absl::string_view rest = peer;
+  if (absl::ConsumePrefix(&rest, "ipv4:")) {
+    return std::string(rest.substr(0, rest.rfind(':')));
+  }
+  if (absl::ConsumePrefix(&rest, "ipv6:")) {
+    std::string host(rest.substr(0, rest.rfind(':')));
+    host = absl::StrReplaceAll(host, {{"%5B", ""}, {"%5D", ""}, {"[", ""}, {"]", ""}});
+    return host;
+  }
+  return "";
+}
+
 }  // namespace
 
 Status WorkerServiceImpl::CheckHolds(const Principal& who,
@@ -77,8 +95,14 @@ Status WorkerServiceImpl::LeaseTask(grpc::ServerContext* context,
                                     hakd::v1::LeaseTaskResponse* response) {
   HAKD_CHECK_AUTH("lease training tasks");
   HAKD_CHECK_VALID(ValidateWorkerName(request->worker(), "worker"));
+  HAKD_CHECK_VALID(
+      ValidateGroupJoin(request->group_host(), request->group_port(), ""));
+  GroupJoin join;
+  join.port = request->group_port();
+  join.host = request->group_host().empty() ? PeerHost(context->peer())
+                                            : request->group_host();
   absl::StatusOr<std::optional<LeaseGrant>> grant =
-      store_->LeaseTask(request->worker(), NowUnixMs(), who.identity);
+      store_->LeaseTask(request->worker(), NowUnixMs(), who.identity, join);
   if (!grant.ok()) return ToGrpcStatus(grant.status());
   response->set_lease_ms(store_->lease_ms());
   if (!grant->has_value()) {
@@ -86,13 +110,36 @@ Status WorkerServiceImpl::LeaseTask(grpc::ServerContext* context,
     return Status::OK;
   }
   LeaseGrant& g = **grant;
-  LogLine("hakd-server",
-          absl::StrCat("training task ", g.task.task_id(), " leased to worker ",
-                       request->worker(), " (attempt ", g.task.attempts(), " of ",
-                       g.task.max_attempts(), ")"));
+  if (g.group.has_value()) {
+    LogLine("hakd-server",
+            absl::StrCat("worker ", request->worker(), " joined training task ",
+                         g.task.task_id(), "'s group as rank ", g.group->rank(),
+                         " (", g.group->joined(), " of ",
+                         g.group->world_size(), " joined",
+                         g.group->ready() ? "; the group starts" : "", ")"));
+    *response->mutable_group() = std::move(*g.group);
+  } else {
+    LogLine("hakd-server",
+            absl::StrCat("training task ", g.task.task_id(), " leased to worker ",
+                         request->worker(), " (attempt ", g.task.attempts(),
+                         " of ", g.task.max_attempts(), ")"));
+  }
   response->set_leased(true);
   response->set_lease_id(g.lease_id);
   *response->mutable_task() = std::move(g.task);
+  return Status::OK;
+}
+
+Status WorkerServiceImpl::AwaitGroup(grpc::ServerContext* context,
+                                     const hakd::v1::AwaitGroupRequest* request,
+                                     hakd::v1::GroupAssignment* response) {
+  HAKD_CHECK_AUTH("wait for training groups");
+  HAKD_CHECK_VALID(ValidateLeaseId(request->lease_id(), "lease_id"));
+  HAKD_CHECK_HOLDS(request->lease_id());
+  absl::StatusOr<hakd::v1::GroupAssignment> a =
+      store_->AwaitGroup(request->lease_id(), NowUnixMs());
+  if (!a.ok()) return ToGrpcStatus(a.status());
+  *response = std::move(*a);
   return Status::OK;
 }
 

@@ -45,6 +45,9 @@ class WorkerServiceImpl final : public hakd::v1::WorkerService::Service {
   grpc::Status FailTask(grpc::ServerContext* context,
                         const hakd::v1::FailTaskRequest* request,
                         hakd::v1::FailTaskResponse* response) override;
+  grpc::Status AwaitGroup(grpc::ServerContext* context,
+                          const hakd::v1::AwaitGroupRequest* request,
+                          hakd::v1::GroupAssignment* response) override;
 
  private:
   // OK when `who` took `lease_id` (or is an admin); PERMISSION_DENIED when

@@ -78,15 +78,23 @@ void BatchLoader::Fill(int64_t index, Batch* batch) const {
   const int bs = std::max(1, options_.batch_size);
   const int64_t begin = index * bs;
   const int64_t end = std::min<int64_t>(begin + bs, dataset_.size());
+  const int64_t global = end - begin;
+  const int shards = std::max(1, options_.shard_count);
+  const int shard = std::clamp(options_.shard_index, 0, shards - 1);
+  const int64_t lo = begin + global * shard / shards;
+  const int64_t hi = begin + global * (shard + 1) / shards;
   const int64_t image = dataset_.image_bytes();
   batch->index = index;
-  batch->size = static_cast<int>(end - begin);
+  batch->size = static_cast<int>(hi - lo);
+  batch->global_size = static_cast<int>(global);
   batch->images.resize(batch->size * image);
   batch->labels.resize(batch->size);
   std::mt19937_64 rng(Mix(Mix(options_.seed, options_.epoch + 1), index));
   std::uniform_int_distribution<int> shift(0, 2 * kPad);
   std::bernoulli_distribution flip(0.5);
   const bool augment = options_.train && dataset_.augment;
+  // Every image of the global batch draws its augmentation, so that a
+  // shard's images are augmented exactly as without sharding.
   for (int64_t i = begin; i < end; ++i) {
     const int64_t src = order_[i];
     int dx = kPad, dy = kPad;
@@ -96,9 +104,10 @@ void BatchLoader::Fill(int64_t index, Batch* batch) const {
       dy = shift(rng);
       f = flip(rng);
     }
+    if (i < lo || i >= hi) continue;
     PrepareImage(dataset_, dataset_.images.data() + src * image, augment, dx, dy,
-                 f, batch->images.data() + (i - begin) * image);
-    batch->labels[i - begin] = dataset_.labels[src];
+                 f, batch->images.data() + (i - lo) * image);
+    batch->labels[i - lo] = dataset_.labels[src];
   }
 }
 

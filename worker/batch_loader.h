@@ -32,12 +32,19 @@ struct LoaderOptions {
   int prefetch = 2;
   // Stop after this many batches (0: the whole split). Default 0.
   int64_t max_batches = 0;
+  // Data-parallel sharding: every batch is the same global batch as
+  // without sharding (same order, same augmentation), of which this loader
+  // yields the contiguous part shard_index of shard_count (sizes differ by
+  // at most one image). Defaults 0 and 1: the whole batch.
+  int shard_index = 0;
+  int shard_count = 1;
 };
 
 // One batch: batch x C x H x W normalised floats and their labels.
 struct Batch {
   int64_t index = 0;
-  int size = 0;
+  int size = 0;          // images in this (shard of the) batch
+  int global_size = 0;   // images in the whole batch, over every shard
   std::vector<float> images;
   std::vector<int64_t> labels;
 };

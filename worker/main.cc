@@ -8,8 +8,10 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "absl/flags/flag.h"
@@ -18,6 +20,7 @@
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
 #include "common/flag_names.h"
+#include "common/health_server.h"
 #include "common/log.h"
 #include "worker/worker.h"
 
@@ -36,6 +39,15 @@ ABSL_FLAG(std::string, cifar10_dir, "", "CIFAR-10 binary batches (data_batch_*.b
 ABSL_FLAG(int32_t, poll_ms, 1000, "wait between lease attempts when the queue is empty");
 ABSL_FLAG(int32_t, max_backoff_ms, 30000, "largest wait between reconnect attempts");
 ABSL_FLAG(int32_t, max_tasks, 0, "exit after this many tasks (0: never)");
+ABSL_FLAG(int32_t, health_port, 0,
+          "serve grpc.health.v1 in plaintext on this port, every interface (service \"liveness\": alive; "
+          "\"\": SERVING while registered and the coordinator reachable), for probes; 0: off");
+
+ABSL_FLAG(bool, data_parallel, true, "take part in data-parallel groups (tasks with world_size > 1)");
+ABSL_FLAG(std::string, group_host, "",
+          "address where the other members of a group reach this worker; empty: as the coordinator sees it");
+ABSL_FLAG(int32_t, group_port, 0, "TCPStore port when this worker is a group's rank 0; 0: a free port per lease");
+ABSL_FLAG(int32_t, group_timeout_ms, 120000, "rendezvous and collective timeout of a data-parallel group");
 
 int main(int argc, char** argv) {
   sigset_t stop_signals;
@@ -74,11 +86,30 @@ int main(int argc, char** argv) {
   o.poll_ms = absl::GetFlag(FLAGS_poll_ms);
   o.max_backoff_ms = absl::GetFlag(FLAGS_max_backoff_ms);
   o.max_tasks = absl::GetFlag(FLAGS_max_tasks);
+  o.health_port = absl::GetFlag(FLAGS_health_port);
+  o.data_parallel = absl::GetFlag(FLAGS_data_parallel);
+  o.group_host = absl::GetFlag(FLAGS_group_host);
+  o.group_port = absl::GetFlag(FLAGS_group_port);
+  o.group_timeout_ms = absl::GetFlag(FLAGS_group_timeout_ms);
 
   absl::StatusOr<std::unique_ptr<hakd::worker::Worker>> worker = hakd::worker::Worker::Create(o);
   if (!worker.ok()) {
     hakd::LogLine("hakd-worker", std::string(worker.status().message()));
     return 2;
+  }
+  // Readiness follows the worker's connection; the process ends with
+  // _Exit, so nothing needs tearing down.
+  std::unique_ptr<hakd::HealthServer> health;
+  if (o.health_port > 0) {
+    absl::StatusOr<std::unique_ptr<hakd::HealthServer>> started =
+        hakd::HealthServer::Start(hakd::HealthServer::AddressForPort(o.health_port));
+    if (!started.ok()) {
+      hakd::LogLine("hakd-worker", std::string(started.status().message()));
+      return 2;
+    }
+    health = std::move(*started);
+    hakd::worker::Worker* raw = worker->get();
+    health->Follow([raw] { return raw->connected(); }, absl::Seconds(1));
   }
   std::thread watcher([&] {
     int count = 0;

@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "common/torch/torch_network_module.h"
 #include "worker/batch_loader.h"
+#include "worker/data_parallel.h"
 #include "worker/losses.h"
 
 namespace hakd::worker {
@@ -26,6 +27,10 @@ double Seconds(Clock::time_point since) {
 
 absl::Status FromException(const std::exception& e, absl::string_view what) {
   std::string msg = e.what();
+  if (dynamic_cast<const GroupError*>(&e) != nullptr) {
+    // Another group can finish the task: retryable.
+    return absl::UnavailableError(absl::StrCat(what, ": ", msg.substr(0, 2000)));
+  }
   if (msg.find("out of memory") != std::string::npos) {
     return absl::ResourceExhaustedError(absl::StrCat(what, ": ", msg));
   }
@@ -83,6 +88,7 @@ class Trainer::Impl {
         test_(test),
         config_(config),
         device_(student->device()),
+        group_(config.group),
         optimizer_(student_->parameters(),
                    torch::optim::SGDOptions(config.learning_rate)
                        .momentum(config.momentum)
@@ -122,62 +128,122 @@ class Trainer::Impl {
     return channels_last_ ? x.contiguous(at::MemoryFormat::ChannelsLast) : x;
   }
 
-  // One step; returns (loss, correct).
+  // Rank 0's parameters and buffers (or only buffers) to every member.
+  void SyncFromRankZero(bool parameters) {
+    if (group_ == nullptr) return;
+    std::vector<torch::Tensor> tensors;
+    if (parameters) {
+      for (const torch::Tensor& p : student_->parameters()) tensors.push_back(p);
+    }
+    for (const torch::Tensor& b : student_->buffers()) tensors.push_back(b);
+    group_->Broadcast(tensors, 0);
+  }
+
+  // Averages the gradients over the group's global batch (each member's
+  // mean-loss gradient weighted by its share of the batch) and turns
+  // *loss and *correct into the group's.
+  void ReduceGradients(const Batch& batch, double* loss, int64_t* correct) {
+    torch::NoGradGuard no_grad;
+    const double share = batch.global_size > 0
+                             ? static_cast<double>(batch.size) / batch.global_size
+                             : 0.0;
+    std::vector<torch::Tensor> tensors;
+    for (torch::Tensor& p : student_->parameters()) {
+      if (!p.requires_grad()) continue;
+      if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+      p.grad().mul_(share);
+      tensors.push_back(p.grad());
+    }
+    // Float32 like the gradients, so that one collective carries all.
+    torch::Tensor stats = torch::tensor(
+        {static_cast<float>(*loss * batch.size), static_cast<float>(*correct)},
+        torch::TensorOptions().dtype(torch::kFloat32).device(device_));
+    tensors.push_back(stats);
+    group_->AllReduceSum(tensors);
+    *loss = stats[0].item<double>() / std::max(1, batch.global_size);
+    *correct = static_cast<int64_t>(std::llround(stats[1].item<double>()));
+  }
+
+  // One step; returns (loss, correct), the group's under data parallelism.
   std::pair<double, int64_t> Step(Batch& batch) {
-    torch::Tensor x = ToDevice(batch, *train_);
-    torch::Tensor y = torch::from_blob(batch.labels.data(), {batch.size}, torch::kInt64).to(device_);
-    const bool autocast = config_.mixed_precision && device_.is_cuda();
-    if (autocast) {
-      at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
-      at::autocast::set_enabled(true);
-    }
-    NetworkModuleOutput out = student_->forward(x);
-    torch::Tensor loss;
-    if (teacher_ != nullptr) {
-      NetworkModuleOutput t;
-      {
-        torch::NoGradGuard no_grad;
-        t = teacher_->forward(x);
-      }
-      loss = KnowledgeDistillationLoss(out.logits.to(torch::kFloat32), t.logits.to(torch::kFloat32), y,
-                                       config_.temperature, config_.alpha);
-      if (config_.beta >= 0) {
-        std::vector<torch::Tensor> sf, tf;
-        for (auto& f : out.features) sf.push_back(f.to(torch::kFloat32));
-        for (auto& f : t.features) tf.push_back(f.to(torch::kFloat32));
-        loss = loss + AttentionTransferLoss(sf, tf, config_.beta);
-      }
-    } else {
-      loss = CrossEntropyLoss(out.logits.to(torch::kFloat32), y);
-    }
-    if (autocast) {
-      at::autocast::set_enabled(false);
-      at::autocast::clear_cache();
-    }
     optimizer_.zero_grad();
-    loss.backward();
+    double loss_value = 0;
+    int64_t correct = 0;
+    // Under data parallelism a member may hold no image of a small last
+    // batch; it still joins the gradient all-reduce (with zeros).
+    if (batch.size > 0) {
+      torch::Tensor x = ToDevice(batch, *train_);
+      torch::Tensor y = torch::from_blob(batch.labels.data(), {batch.size}, torch::kInt64).to(device_);
+      const bool autocast = config_.mixed_precision && device_.is_cuda();
+      if (autocast) {
+        at::autocast::set_autocast_gpu_dtype(at::kBFloat16);
+        at::autocast::set_enabled(true);
+      }
+      NetworkModuleOutput out = student_->forward(x);
+      torch::Tensor loss;
+      if (teacher_ != nullptr) {
+        NetworkModuleOutput t;
+        {
+          torch::NoGradGuard no_grad;
+          t = teacher_->forward(x);
+        }
+        loss = KnowledgeDistillationLoss(out.logits.to(torch::kFloat32), t.logits.to(torch::kFloat32), y,
+                                         config_.temperature, config_.alpha);
+        if (config_.beta >= 0) {
+          std::vector<torch::Tensor> sf, tf;
+          for (auto& f : out.features) sf.push_back(f.to(torch::kFloat32));
+          for (auto& f : t.features) tf.push_back(f.to(torch::kFloat32));
+          loss = loss + AttentionTransferLoss(sf, tf, config_.beta);
+        }
+      } else {
+        loss = CrossEntropyLoss(out.logits.to(torch::kFloat32), y);
+      }
+      if (autocast) {
+        at::autocast::set_enabled(false);
+        at::autocast::clear_cache();
+      }
+      loss.backward();
+      correct = out.logits.argmax(1).eq(y).sum().item<int64_t>();
+      loss_value = loss.item<double>();
+    }
+    if (group_ != nullptr) ReduceGradients(batch, &loss_value, &correct);
     optimizer_.step();
     if (!masks_.empty()) {
       torch::NoGradGuard no_grad;
       for (auto& [weight, mask] : masks_) weight.mul_(mask);
     }
-    int64_t correct = out.logits.argmax(1).eq(y).sum().item<int64_t>();
-    return {loss.item<double>(), correct};
+    return {loss_value, correct};
+  }
+
+  // Images a step trained on: the group's under data parallelism.
+  int Counted(const Batch& batch) const {
+    return group_ != nullptr ? batch.global_size : batch.size;
+  }
+
+  LoaderOptions ShardedLoader(LoaderOptions lo) const {
+    if (group_ != nullptr) {
+      lo.shard_index = group_->rank();
+      lo.shard_count = group_->world_size();
+    }
+    return lo;
   }
 
   absl::StatusOr<EpochResult> Evaluate() {
     try {
+      // Every member evaluates rank 0's BatchNorm statistics on its shard.
+      SyncFromRankZero(/*parameters=*/false);
       student_->eval();
       torch::NoGradGuard no_grad;
       LoaderOptions lo;
       lo.batch_size = config_.eval_batch_size;
       lo.train = false;
       lo.threads = config_.loader_threads;
-      BatchLoader loader(*test_, lo);
+      BatchLoader loader(*test_, ShardedLoader(lo));
       Batch b;
       double loss_sum = 0;
       int64_t correct = 0, seen = 0;
       while (loader.Next(&b)) {
+        if (b.size == 0) continue;
         torch::Tensor x = ToDevice(b, *test_);
         torch::Tensor y = torch::from_blob(b.labels.data(), {b.size}, torch::kInt64).to(device_);
         torch::Tensor logits = student_->forward(x).logits.to(torch::kFloat32);
@@ -186,6 +252,16 @@ class Trainer::Impl {
                         .item<double>();
         correct += logits.argmax(1).eq(y).sum().item<int64_t>();
         seen += b.size;
+      }
+      if (group_ != nullptr) {
+        torch::Tensor sums = torch::tensor(
+            {loss_sum, static_cast<double>(correct), static_cast<double>(seen)},
+            torch::TensorOptions().dtype(torch::kFloat64).device(device_));
+        group_->AllReduceSum({sums});
+        sums = sums.cpu();
+        loss_sum = sums[0].item<double>();
+        correct = static_cast<int64_t>(std::llround(sums[1].item<double>()));
+        seen = static_cast<int64_t>(std::llround(sums[2].item<double>()));
       }
       EpochResult r;
       r.test_loss = seen > 0 ? loss_sum / seen : 0;
@@ -263,6 +339,12 @@ class Trainer::Impl {
     }
     const int64_t steps = StepsPerEpoch();
     if (teacher_ != nullptr) teacher_->eval();
+    try {
+      // Members start from rank 0's weights (initial, or its checkpoint's).
+      SyncFromRankZero(/*parameters=*/true);
+    } catch (const std::exception& e) {
+      return FromException(e, "broadcasting the initial weights");
+    }
     for (int epoch = next_epoch_; epoch < config_.epochs; ++epoch) {
       const Clock::time_point epoch_start = Clock::now();
       EpochResult r;
@@ -275,7 +357,7 @@ class Trainer::Impl {
         lo.epoch = epoch;
         lo.threads = config_.loader_threads;
         lo.max_batches = steps;
-        BatchLoader loader(*train_, lo);
+        BatchLoader loader(*train_, ShardedLoader(lo));
         Batch batch;
         double loss_sum = 0;
         int64_t correct = 0, seen = 0, step = 0;
@@ -289,9 +371,9 @@ class Trainer::Impl {
             return absl::InternalError(absl::StrCat("loss became ", loss, " at epoch ", epoch + 1, " step ", step + 1, " (learning rate ", lr, " too high?)"));
           }
           ++step;
-          loss_sum += loss * batch.size;
+          loss_sum += loss * Counted(batch);
           correct += ok;
-          seen += batch.size;
+          seen += Counted(batch);
           if (cb.on_step) {
             StepProgress p;
             p.epoch = epoch + 1;
@@ -317,7 +399,9 @@ class Trainer::Impl {
       r.test_accuracy = eval->test_accuracy;
       r.seconds = Seconds(epoch_start);
       next_epoch_ = epoch + 1;
-      absl::StatusOr<std::string> checkpoint = Checkpoint(next_epoch_);
+      // Every member holds the same weights; rank 0 keeps the checkpoint.
+      absl::StatusOr<std::string> checkpoint = std::string();
+      if (group_ == nullptr || group_->rank() == 0) checkpoint = Checkpoint(next_epoch_);
       if (!checkpoint.ok()) return checkpoint.status();
       if (cb.on_epoch) {
         if (absl::Status st = cb.on_epoch(r, *checkpoint); !st.ok()) return st;
@@ -348,14 +432,15 @@ class Trainer::Impl {
       lo.seed = config_.seed;
       lo.threads = config_.loader_threads;
       lo.max_batches = steps;
-      BatchLoader loader(*train_, lo);
+      SyncFromRankZero(/*parameters=*/true);
+      BatchLoader loader(*train_, ShardedLoader(lo));
       Batch batch;
       double loss = 0;
       int64_t seen = 0;
       const Clock::time_point start = Clock::now();
       while (loader.Next(&batch)) {
         loss = Step(batch).first;
-        seen += batch.size;
+        seen += Counted(batch);
       }
       if (images_per_second != nullptr) *images_per_second = seen / std::max(1e-9, Seconds(start));
       return loss;
@@ -376,6 +461,7 @@ class Trainer::Impl {
   const Dataset* test_;
   TrainerConfig config_;
   torch::Device device_;
+  DataParallelGroup* group_;  // not owned; null: one worker
   torch::optim::SGD optimizer_;
 };
 

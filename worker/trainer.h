@@ -19,6 +19,8 @@
 
 namespace hakd::worker {
 
+class DataParallelGroup;  // worker/data_parallel.h
+
 enum class LrSchedule { kCosine, kStep, kConstant };
 
 // Every value already defaulted (hakd.v1.Schedule and Distillation with
@@ -50,6 +52,15 @@ struct TrainerConfig {
   int loader_threads = 2;
   // Test batch size. Default 256.
   int eval_batch_size = 256;
+  // Data-parallel training (not owned; null, the default: one worker).
+  // Each member trains on its shard of every global batch (batch_size is
+  // the global batch), gradients are averaged over the group before every
+  // optimiser step, rank 0's weights and buffers are broadcast when a run
+  // starts and its BatchNorm statistics before every evaluation, and the
+  // test split is evaluated in shards. Reported losses, accuracies and
+  // images/s are the group's. Only rank 0 makes checkpoints (the others'
+  // on_epoch gets an empty one).
+  DataParallelGroup* group = nullptr;
 };
 
 // The learning rate at `step` (0-based) of `epoch` (0-based).

@@ -5,6 +5,7 @@
 #include "common/torch/model_artifact.h"
 #include "common/torch/network_module.h"
 #include "worker/analysis_jobs.h"
+#include "worker/data_parallel.h"
 #include "worker/job_setup.h"
 #include "worker/magnitude_pruning.h"
 #include "worker/training_config.h"
@@ -20,6 +21,7 @@ absl::StatusOr<JobResult> RunTrainJob(const hakd::v1::TrainingTask& task,
   absl::StatusOr<TrainerConfig> config = ToTrainerConfig(spec);
   if (!config.ok()) return config.status();
   config->loader_threads = context.loader_threads;
+  config->group = context.group;
   if (spec.keep_weights() < 0) return absl::InvalidArgumentError("spec.keep_weights: negative");
   if (spec.keep_weights() > 0 && spec.init_artifact_id().empty()) {
     return absl::InvalidArgumentError("spec.keep_weights: needs init_artifact_id (the trained model to prune)");
@@ -95,6 +97,7 @@ absl::StatusOr<JobResult> RunTrainJob(const hakd::v1::TrainingTask& task,
     if (!nonzero.ok()) return nonzero.status();
     result.nonzero_params = nonzero->parameters;
   }
+  if (context.group != nullptr && context.group->rank() != 0) return result;
   absl::StatusOr<std::string> model = EncodeModelArtifact(spec.network(), **student);
   if (!model.ok()) return model.status();
   result.model_artifact = std::move(*model);
@@ -135,6 +138,9 @@ bool IsRetryable(const absl::Status& status) {
 
 absl::StatusOr<JobResult> RunTrainingJob(const hakd::v1::TrainingTask& task,
                                          const JobContext& context) {
+  if (context.group != nullptr && task.spec().kind() != hakd::v1::TASK_KIND_TRAIN) {
+    return absl::InvalidArgumentError("spec.world_size: only TRAIN tasks run data-parallel");
+  }
   switch (task.spec().kind()) {
     case hakd::v1::TASK_KIND_TRAIN:
       return RunTrainJob(task, context);

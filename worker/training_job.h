@@ -61,6 +61,10 @@ struct JobContext {
       on_epoch;
   // Called once when the job resumes from the task's checkpoint.
   std::function<void(int next_epoch)> on_resume;
+  // TRAIN with world_size > 1: this member's connected group (not owned;
+  // see TrainerConfig::group). Members other than rank 0 make no model
+  // artifact. Default null: one worker.
+  DataParallelGroup* group = nullptr;
 };
 
 // The result of a job: what CompleteTask reports.

@@ -170,6 +170,7 @@ absl::Status Worker::Run() {
         continue;
       }
       registered = true;
+      connected_ = true;
       backoff = 500;
     }
     absl::StatusOr<bool> ran = RunOneTask();
@@ -178,6 +179,7 @@ absl::Status Worker::Run() {
       Logf("%s; retrying in %d ms", ran.status().ToString(), backoff);
       registered = ran.status().code() != absl::StatusCode::kUnavailable &&
                    ran.status().code() != absl::StatusCode::kNotFound;
+      connected_ = registered;
       if (!Sleep(backoff)) break;
       backoff = std::min(backoff * 2, options_.max_backoff_ms);
       continue;
@@ -290,6 +292,10 @@ absl::Status Worker::Complete(Lease& lease, const v1::TrainingTask& task, const 
 absl::StatusOr<bool> Worker::RunOneTask() {
   v1::LeaseTaskRequest request;
   request.set_worker(options_.name);
+  if (const int port = OfferedGroupPort(); port > 0) {
+    request.set_group_host(options_.group_host);
+    request.set_group_port(port);
+  }
   v1::LeaseTaskResponse response;
   {
     grpc::ClientContext context;
@@ -303,9 +309,28 @@ absl::StatusOr<bool> Worker::RunOneTask() {
   lease.id = response.lease_id();
   lease.task_id = task.task_id();
   lease.lease_ms = response.lease_ms() > 0 ? response.lease_ms() : 30000;
-  Logf("leased task %d (%s, %s, attempt %d)%s", task.task_id(), task.spec().name(),
-       v1::TaskKind_Name(task.spec().kind()), task.attempts(),
-       task.checkpoint_artifact_id().empty() ? "" : absl::StrCat(", resuming from ", task.checkpoint_artifact_id()));
+  // A data-parallel task: wait for the whole group first (the task is not
+  // RUNNING before, and nothing uploads checkpoints while a group forms).
+  v1::GroupAssignment assignment;
+  if (response.has_group()) {
+    Logf("task %d: joined its data-parallel group as rank %d of %d (%d joined)", task.task_id(),
+         response.group().rank(), response.group().world_size(), response.group().joined());
+    absl::StatusOr<v1::GroupAssignment> ready =
+        WaitForGroup(lease.id, task.task_id(), response.group(), lease.lease_ms);
+    if (!ready.ok()) {
+      Logf("task %d: leaving the group: %s", task.task_id(), ready.status().ToString());
+      return ready.status().code() == absl::StatusCode::kUnavailable ? ready.status()
+                                                                      : absl::StatusOr<bool>(true);
+    }
+    assignment = *ready;
+  }
+  const bool rank0 = !response.has_group() || assignment.rank() == 0;
+  Logf("leased task %d (%s, %s, attempt %d)%s%s", task.task_id(), task.spec().name(),
+       v1::TaskKind_Name(task.spec().kind()), response.has_group() ? assignment.attempt() : task.attempts(),
+       task.checkpoint_artifact_id().empty() ? "" : absl::StrCat(", resuming from ", task.checkpoint_artifact_id()),
+       response.has_group() ? absl::StrCat(", rank ", assignment.rank(), " of ", assignment.world_size(),
+                                           " through ", assignment.master_host(), ":", assignment.master_port())
+                            : "");
 
   // Keeps the lease alive and carries progress while the trainer works.
   absl::Notification task_done;
@@ -337,7 +362,19 @@ absl::StatusOr<bool> Worker::RunOneTask() {
     }
   });
 
+  std::unique_ptr<DataParallelGroup> group;
+  absl::Status outcome;
+  if (response.has_group()) {
+    absl::StatusOr<std::unique_ptr<DataParallelGroup>> connected = ConnectGroup(task.task_id(), assignment);
+    if (connected.ok()) {
+      group = std::move(*connected);
+    } else {
+      outcome = connected.status();
+    }
+  }
+
   JobContext job;
+  job.group = group.get();
   job.device = options_.device;
   job.loader_threads = options_.loader_threads;
   job.datasets = &datasets_;
@@ -357,6 +394,8 @@ absl::StatusOr<bool> Worker::RunOneTask() {
     return !stop_ && !lease.cancelled && !lease.lost;
   };
   job.on_epoch = [&](const EpochResult& r, const std::string& checkpoint) -> absl::Status {
+    // Rank 0 speaks for a group: metrics and checkpoints come from it.
+    if (!rank0) return absl::OkStatus();
     // The epoch's metrics first, then its checkpoint. Dying between the two
     // only makes the next worker train that epoch again (its history row is
     // replaced); the other order would lose the epoch's metrics for good
@@ -383,9 +422,22 @@ absl::StatusOr<bool> Worker::RunOneTask() {
     return absl::OkStatus();
   };
 
-  absl::StatusOr<JobResult> result = RunTrainingJob(task, job);
-  absl::Status outcome = result.status();
-  if (result.ok()) outcome = Complete(lease, task, *result);
+  if (outcome.ok()) {
+    absl::StatusOr<JobResult> result = RunTrainingJob(task, job);
+    outcome = result.status();
+    if (result.ok() && rank0) outcome = Complete(lease, task, *result);
+    if (result.ok() && group != nullptr) {
+      // The other members keep their leases until rank 0 has completed
+      // the task, so that the group is not broken up while it uploads.
+      try {
+        group->Barrier();
+      } catch (const GroupError& e) {
+        if (outcome.ok() && !rank0) Logf("task %d: final barrier: %s", task.task_id(), e.what());
+      }
+    }
+  }
+  // Closing the group's connections tells members still in a collective.
+  group.reset();
   task_done.Notify();
   heartbeat.join();
 

@@ -23,6 +23,10 @@ absl::Status ValidateWorkerOptions(const WorkerOptions& o) {
   if (o.poll_ms < 10 || o.poll_ms > 600000) return absl::InvalidArgumentError("--poll-ms: 10..600000");
   if (o.max_backoff_ms < 100) return absl::InvalidArgumentError("--max-backoff-ms: at least 100");
   if (o.max_tasks < 0) return absl::InvalidArgumentError("--max-tasks: negative");
+  if (o.health_port < 0 || o.health_port > 65535) return absl::InvalidArgumentError("--health-port: 0..65535");
+  if (o.group_port < 0 || o.group_port > 65535) return absl::InvalidArgumentError("--group-port: 0..65535");
+  if (o.group_timeout_ms < 1000) return absl::InvalidArgumentError("--group-timeout-ms: at least 1000");
+  if (o.group_host.size() > 255) return absl::InvalidArgumentError("--group-host: at most 255 characters");
   return absl::OkStatus();
 }
 

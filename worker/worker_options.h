@@ -40,6 +40,21 @@ struct WorkerOptions {
   int max_backoff_ms = 30000;
   // Exit after this many tasks (0: never). Default 0. For scripts.
   int max_tasks = 0;
+  // Port of a plaintext grpc.health.v1 server on every interface (service
+  // "liveness": alive; "": SERVING while Worker::connected()); 0 (default):
+  // none. Used by main.cc, not by Worker.
+  int health_port = 0;
+  // Take part in data-parallel groups (tasks with world_size > 1). Default
+  // true.
+  bool data_parallel = true;
+  // Where the other members of a group reach this worker; empty (default):
+  // the address the coordinator sees this worker's calls come from.
+  std::string group_host;
+  // This worker's TCPStore port when it is a group's rank 0; 0 (default):
+  // a free port picked for every lease.
+  int group_port = 0;
+  // Rendezvous and collective timeout of a group. Default 120000 ms.
+  int group_timeout_ms = 120000;
 };
 
 // INVALID_ARGUMENT naming the option at fault.

@@ -123,5 +123,85 @@ TEST(DeviceStateTest, ReadsGovernorFrequencyHottestZoneAndLoad) {
   EXPECT_EQ(s.temperature_c(), 0);
 }
 
+
+// What qemu-aarch64-static on an x86 host shows an aarch64 program: uname
+// says aarch64, /proc/cpuinfo is the host's.
+constexpr char kX86Cpuinfo[] =
+    "processor\t: 0\nvendor_id\t: AuthenticAMD\ncpu family\t: 25\n"
+    "model name\t: AMD EPYC 7B13\nflags\t\t: fpu vme de pse sse sse2 avx2\n";
+constexpr char kArmCpuinfo[] =
+    "processor\t: 0\nBogoMIPS\t: 108.00\nFeatures\t: fp asimd evtstrm crc32\n"
+    "CPU implementer\t: 0x41\nCPU architecture: 8\nCPU variant\t: 0x0\n"
+    "CPU part\t: 0xd08\n";
+
+TEST(DetectEmulationTest, ArmMachineWithX86CpuinfoIsEmulated) {
+  const EmulationVerdict v =
+      DetectEmulation("aarch64", kX86Cpuinfo, "hakd-agent\n");
+  EXPECT_TRUE(v.emulated);
+  EXPECT_EQ(v.evidence,
+            "uname machine aarch64 but /proc/cpuinfo describes an x86 CPU "
+            "(vendor_id AuthenticAMD)");
+}
+
+TEST(DetectEmulationTest, QemuProcessNameIsEmulated) {
+  // qemu started explicitly, with a newer qemu that fakes /proc/cpuinfo.
+  const EmulationVerdict v =
+      DetectEmulation("aarch64", kArmCpuinfo, "qemu-aarch64-st\n");
+  EXPECT_TRUE(v.emulated);
+  EXPECT_EQ(v.evidence, "process name qemu-aarch64-st");
+  // Both signals: both reasons.
+  const EmulationVerdict both =
+      DetectEmulation("aarch64", kX86Cpuinfo, "qemu-aarch64-st");
+  EXPECT_TRUE(both.emulated);
+  EXPECT_EQ(both.evidence,
+            "uname machine aarch64 but /proc/cpuinfo describes an x86 CPU "
+            "(vendor_id AuthenticAMD); process name qemu-aarch64-st");
+}
+
+TEST(DetectEmulationTest, X86FieldsWithoutVendorId) {
+  const EmulationVerdict v = DetectEmulation(
+      "aarch64", "processor\t: 0\ncpu family\t: 6\nflags\t\t: fpu sse\n",
+      "hakd-agent");
+  EXPECT_TRUE(v.emulated);
+  EXPECT_EQ(v.evidence,
+            "uname machine aarch64 but /proc/cpuinfo describes an x86 CPU "
+            "(cpu family and flags fields)");
+}
+
+TEST(DetectEmulationTest, NativeMachinesAreNot) {
+  for (const EmulationVerdict& v :
+       {DetectEmulation("aarch64", kArmCpuinfo, "hakd-agent\n"),
+        DetectEmulation("armv7l", kArmCpuinfo, "hakd-agent"),
+        DetectEmulation("x86_64", kX86Cpuinfo, "hakd-agent\n"),
+        DetectEmulation("i686", kX86Cpuinfo, "agent_unit_test")}) {
+    EXPECT_FALSE(v.emulated);
+    EXPECT_EQ(v.evidence, "");
+  }
+}
+
+TEST(DetectEmulationTest, UnknownOrMissingTextsAreNotEvidence) {
+  // Old arm boards have neither "CPU implementer" nor x86 fields; unreadable
+  // files and unknown machines prove nothing either.
+  EXPECT_FALSE(
+      DetectEmulation("armv6l", "Processor\t: ARMv6\nHardware\t: BCM2835\n",
+                      "hakd-agent")
+          .emulated);
+  EXPECT_FALSE(DetectEmulation("aarch64", "", "").emulated);
+  EXPECT_FALSE(DetectEmulation("", kX86Cpuinfo, "").emulated);
+  EXPECT_FALSE(DetectEmulation("s390x", kX86Cpuinfo, "").emulated);
+  // x86 machine, arm cpuinfo: an x86 program emulated on an arm board.
+  const EmulationVerdict v = DetectEmulation("x86_64", kArmCpuinfo, "");
+  EXPECT_TRUE(v.emulated);
+  EXPECT_EQ(v.evidence,
+            "uname machine x86_64 but /proc/cpuinfo describes an arm CPU "
+            "(CPU implementer 0x41)");
+}
+
+TEST(DetectEmulationTest, CollectedFactsCarryTheVerdict) {
+  // Natively (the usual case) not emulated and no evidence; under qemu both.
+  const hakd::v1::DeviceFacts f = CollectDeviceFacts(CallerFacts());
+  EXPECT_EQ(f.emulated(), !f.emulation_evidence().empty());
+}
+
 }  // namespace
 }  // namespace hakd::agent

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 
@@ -128,15 +129,16 @@ TEST(CsvTest, HeaderNamesEveryColumnInOrder) {
                                              "governor",
                                              "frequency_khz",
                                              "temperature_c",
-                                             "load_1m"};
+                                             "load_1m",
+                                             "emulated"};
   EXPECT_EQ(names, expected);
 }
 
 TEST(CsvTest, RowReadsBackFieldByField) {
-  const std::string row = MeasurementCsvRow(Sample());
+  const std::string row = MeasurementCsvRow(Sample(), /*emulated=*/true);
   ASSERT_EQ(row.back(), '\n');
   const std::vector<std::string> f = ReadRecord(row.substr(0, row.size() - 1));
-  ASSERT_EQ(f.size(), 35u);
+  ASSERT_EQ(f.size(), 36u);
   EXPECT_EQ(f[0], "17");
   EXPECT_EQ(f[1], "3");
   EXPECT_EQ(f[2], "conv2d");
@@ -160,6 +162,9 @@ TEST(CsvTest, RowReadsBackFieldByField) {
   EXPECT_EQ(f[32], "2400000");
   EXPECT_EQ(f[33], "61.5");
   EXPECT_EQ(f[34], "0.75");
+  EXPECT_EQ(f[35], "1");
+  const std::string real = MeasurementCsvRow(Sample(), /*emulated=*/false);
+  EXPECT_EQ(real, absl::StrCat(row.substr(0, row.size() - 2), "0\n"));
 }
 
 TEST(CsvTest, ShortestDoubleRoundTrips) {

@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <stdlib.h>
+#include <google/protobuf/util/json_util.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -11,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "cli/artifact_download.h"
 #include "cli/latency_client.h"
@@ -484,6 +486,105 @@ TEST_F(RunTest, ExportJsonToStdout) {
   EXPECT_EQ(r.err, "exported 3 measurements to standard output\n");
   ExpectFailure(Run({"latency", "export", "--device", "3", "--format", "xml"}),
                 2, "--format: expected csv or json, got 'xml'");
+}
+
+// Measurements carry only a device id; query and export look the device up
+// and mark every row of an agent under a CPU emulator.
+TEST_F(RunTest, QueryAndExportMarkEmulatedDevices) {
+  testing::FakeCoordinator& fake = server_.service();
+  hakd::v1::Device qemu = fake.devices[0];
+  qemu.set_id(5);
+  qemu.set_name("qemu-pi");
+  qemu.mutable_facts()->set_emulated(true);
+  qemu.mutable_facts()->set_emulation_evidence(
+      "uname machine aarch64 but /proc/cpuinfo describes an x86 CPU");
+  fake.devices.push_back(qemu);
+  const std::string note =
+      "note: device 5 qemu-pi runs under an emulator (uname machine aarch64 "
+      "but /proc/cpuinfo describes an x86 CPU); its latencies are not the "
+      "board's\n";
+  const auto count = [](const std::string& text, const std::string& what) {
+    size_t n = 0;
+    for (size_t at = text.find(what); at != std::string::npos;
+         at = text.find(what, at + 1)) {
+      ++n;
+    }
+    return n;
+  };
+
+  // A real board: no mark, no note; JSON says false.
+  Result r = Run({"latency", "query", "--device", "rpi4"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err, "");
+  EXPECT_THAT(r.out, ::testing::Not(HasSubstr("EMULATED")));
+  EXPECT_THAT(r.out, ::testing::Not(HasSubstr("yes")));
+  r = Run({"--json", "latency", "query", "--device", "rpi4"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(count(r.out, "\"emulated\":false}"), 3u) << r.out;
+  EXPECT_EQ(count(r.out, "\"emulated\":true"), 0u) << r.out;
+  r = Run({"latency", "export", "--device", "rpi4", "--format", "csv"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err, "exported 3 measurements to standard output\n");
+  std::vector<std::string> lines =
+      absl::StrSplit(r.out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 4u) << r.out;
+  EXPECT_THAT(lines[0], EndsWith(",temperature_c,load_1m,emulated"));
+  for (size_t i = 1; i < lines.size(); ++i) {
+    EXPECT_THAT(lines[i], EndsWith(",0")) << lines[i];
+  }
+
+  // The emulated agent's measurements.
+  for (hakd::v1::Measurement& m : fake.measurements) m.set_device_id(5);
+  r = Run({"latency", "query", "--device", "qemu-pi"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err, note);
+  lines = absl::StrSplit(r.out, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 4u) << r.out;
+  EXPECT_THAT(lines[0], StartsWith("ID  LAYER"));
+  EXPECT_THAT(lines[0], HasSubstr("  MEASURED-AT  "));
+  EXPECT_THAT(lines[0], EndsWith("  EMULATED"));
+  for (size_t i = 1; i < lines.size(); ++i) {
+    EXPECT_THAT(lines[i], EndsWith("  yes")) << lines[i];
+  }
+
+  r = Run({"--json", "latency", "query", "--device", "qemu-pi"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err, note);
+  EXPECT_EQ(count(r.out, "\"emulated\":true}"), 3u) << r.out;
+  EXPECT_EQ(count(r.out, "\"emulated\":false"), 0u) << r.out;
+  EXPECT_THAT(r.out, StartsWith("{\"measurements\":[{\"id\":\"1\","));
+  EXPECT_THAT(r.out, EndsWith("],\"truncated\":false}\n"));
+  // Still the response, field for field, to a reader that skips the mark.
+  hakd::v1::QueryMeasurementsResponse parsed;
+  google::protobuf::util::JsonParseOptions lenient;
+  lenient.ignore_unknown_fields = true;
+  ASSERT_TRUE(
+      google::protobuf::util::JsonStringToMessage(r.out, &parsed, lenient)
+          .ok())
+      << r.out;
+  ASSERT_EQ(parsed.measurements_size(), 3);
+  EXPECT_EQ(parsed.measurements(2).median_us(), 103);
+
+  const std::string path = dir_ + "/qemu.csv";
+  r = Run({"latency", "export", "--device", "qemu-pi", "--format", "csv",
+           "--output", path});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err, note + "exported 3 measurements to " + path + "\n");
+  const std::string csv = ReadFile(path);
+  lines = absl::StrSplit(csv, '\n', absl::SkipEmpty());
+  ASSERT_EQ(lines.size(), 4u) << csv;
+  EXPECT_THAT(lines[0], EndsWith(",load_1m,emulated"));
+  for (size_t i = 1; i < lines.size(); ++i) {
+    EXPECT_THAT(lines[i], StartsWith(absl::StrCat(i, ",5,conv2d,")));
+    EXPECT_THAT(lines[i], EndsWith(",1")) << lines[i];
+  }
+
+  r = Run({"latency", "export", "--device", "5", "--format", "json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  EXPECT_EQ(r.err, note + "exported 3 measurements to standard output\n");
+  EXPECT_THAT(r.out, StartsWith("[\n{\"id\":\"1\","));
+  EXPECT_EQ(count(r.out, "\"emulated\":true}"), 3u) << r.out;
+  EXPECT_THAT(r.out, EndsWith("\"emulated\":true}\n]\n"));
 }
 
 TEST_F(RunTest, StaircaseTableAndSvg) {

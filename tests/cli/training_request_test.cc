@@ -102,7 +102,7 @@ TEST_F(TrainingRequestTest, EveryScheduleFlag) {
        "1e-4", "--schedule", "step", "--milestones", "3,6,8", "--gamma", "0.1",
        "--warmup-epochs", "2", "--seed", "18446744073709551615",
        "--steps-per-epoch", "50", "--train-limit", "1000", "--test-limit",
-       "500", "--mixed-precision", "--max-attempts", "5"});
+       "500", "--mixed-precision", "--max-attempts", "5", "--workers", "4"});
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_EQ(r->spec().name(), "resnet teacher");
   const hakd::v1::Schedule& s = r->spec().schedule();
@@ -122,6 +122,7 @@ TEST_F(TrainingRequestTest, EveryScheduleFlag) {
   EXPECT_EQ(s.test_limit(), 500);
   EXPECT_TRUE(s.mixed_precision());
   EXPECT_EQ(r->max_attempts(), 5);
+  EXPECT_EQ(r->spec().world_size(), 4);
   EXPECT_FALSE(r->spec().has_distillation());
 }
 
@@ -198,6 +199,8 @@ TEST_F(TrainingRequestTest, BadFlagsAreNamed) {
   ExpectUsage({"--epochs", "1001"}, "--epochs: at most 1000, got 1001");
   ExpectUsage({"--batch-size", "4097"}, "--batch-size: at most 4096");
   ExpectUsage({"--max-attempts", "21"}, "--max-attempts: at most 20");
+  ExpectUsage({"--workers", "65"}, "--workers: at most 64");
+  ExpectUsage({"--workers", "0"}, "--workers: expected a whole number >= 1");
   ExpectUsage({"--momentum", "1.5"}, "--momentum: expected a number from 0");
   ExpectUsage({"--name", std::string(129, 'n')},
               "--name: longer than 128 characters");

@@ -512,7 +512,7 @@ TEST_F(TrainingStoreTest, SurvivesReopenBesideTheLatencyStore) {
   auto latency = LatencyStore::Open(latency_options);
   ASSERT_TRUE(latency.ok()) << latency.status();
   EXPECT_EQ((*latency)->schema_version(), kSchemaVersion);
-  EXPECT_EQ(kSchemaVersion, 7);
+  EXPECT_EQ(kSchemaVersion, 8);
   TrainingStoreOptions options;
   options.path = dir_ + "/hakd.db";
   options.synchronous_full = false;

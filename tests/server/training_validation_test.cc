@@ -38,6 +38,11 @@ struct Case {
 
 TEST(TrainingValidationTest, ValidRequestsPass) {
   EXPECT_TRUE(ValidateSubmitTraining(Valid()).ok()) << ValidateSubmitTraining(Valid());
+  {
+    SubmitTrainingRequest dp = Valid();
+    dp.mutable_spec()->set_world_size(4);  // default batch 128
+    EXPECT_TRUE(ValidateSubmitTraining(dp).ok()) << ValidateSubmitTraining(dp);
+  }
   // Every default (zero) is fine.
   SubmitTrainingRequest r = Valid();
   r.mutable_spec()->clear_schedule();
@@ -132,6 +137,20 @@ TEST(TrainingValidationTest, EachBadFieldIsNamed) {
        [](auto* r) { r->mutable_spec()->mutable_distillation()->set_temperature(4); }},
       {"max_attempts:", [](auto* r) { r->set_max_attempts(21); }},
       {"max_attempts:", [](auto* r) { r->set_max_attempts(-1); }},
+      {"spec.world_size:", [](auto* r) { r->mutable_spec()->set_world_size(65); }},
+      {"spec.world_size:", [](auto* r) { r->mutable_spec()->set_world_size(-1); }},
+      // Analyses run on one worker.
+      {"spec.world_size:",
+       [](auto* r) {
+         r->mutable_spec()->set_world_size(2);
+         r->mutable_spec()->set_kind(hakd::v1::TASK_KIND_SALIENCY);
+       }},
+      // More workers than images in a global batch.
+      {"spec.world_size:",
+       [](auto* r) {
+         r->mutable_spec()->set_world_size(8);
+         r->mutable_spec()->mutable_schedule()->set_batch_size(4);
+       }},
   };
   for (const Case& c : cases) {
     SubmitTrainingRequest r = Valid();
@@ -342,6 +361,17 @@ TEST(TrainingValidationTest, CurveOfTheWrongWidthSaysBoth) {
   r.mutable_spec()->mutable_fisher()->mutable_tables(0)->mutable_blocks(2)
       ->mutable_us_by_width()->Truncate(12);
   EXPECT_TRUE(ValidateSubmitTraining(r).ok()) << ValidateSubmitTraining(r);
+}
+
+TEST(TrainingValidationTest, GroupEndpoints) {
+  EXPECT_TRUE(ValidateGroupJoin("", 0, "").ok());
+  EXPECT_TRUE(ValidateGroupJoin("10.0.0.5", 29500, "").ok());
+  EXPECT_TRUE(ValidateGroupJoin("fe80::1", 1, "").ok());
+  EXPECT_TRUE(ValidateGroupJoin("gpu-node-3.cluster.local", 65535, "").ok());
+  EXPECT_EQ(ValidateGroupJoin("", 65536, "").message().find("group_port:"), 0u);
+  EXPECT_EQ(ValidateGroupJoin("", -1, "").message().find("group_port:"), 0u);
+  EXPECT_EQ(ValidateGroupJoin("a b", 1, "").message().find("group_host:"), 0u);
+  EXPECT_EQ(ValidateGroupJoin(std::string(256, 'a'), 1, "").message().find("group_host:"), 0u);
 }
 
 TEST(TrainingValidationTest, WorkerNamesAndCapabilities) {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 namespace hakd::worker {
@@ -323,6 +324,45 @@ TEST(BatchLoaderTest, AugmentationStaysInsideTheOptionsSpace) {
     distinct_from_plain += got != plain;
   }
   EXPECT_GT(distinct_from_plain, 0) << "augmentation changes some images";
+}
+
+// Data-parallel shards: the shards of every batch, concatenated in rank
+// order, are exactly the unsharded batch (same images, same augmentation),
+// also for a last batch smaller than the number of shards.
+TEST(BatchLoaderTest, ShardsOfABatchConcatenateToTheWholeBatch) {
+  Dataset d = Indexed(67, /*augment=*/true);
+  for (int shards : {2, 3, 5}) {
+    LoaderOptions whole;
+    whole.batch_size = 16;
+    whole.seed = 9;
+    whole.epoch = 2;
+    BatchLoader all(d, whole);
+    std::vector<std::unique_ptr<BatchLoader>> parts;
+    for (int r = 0; r < shards; ++r) {
+      LoaderOptions o = whole;
+      o.shard_index = r;
+      o.shard_count = shards;
+      parts.push_back(std::make_unique<BatchLoader>(d, o));
+    }
+    Batch b;
+    int batches = 0;
+    while (all.Next(&b)) {
+      ++batches;
+      std::vector<float> images;
+      std::vector<int64_t> labels;
+      for (int r = 0; r < shards; ++r) {
+        Batch part;
+        ASSERT_TRUE(parts[r]->Next(&part)) << shards << " shards, rank " << r;
+        EXPECT_EQ(part.global_size, b.size);
+        EXPECT_LE(part.size, b.size / shards + 1);
+        images.insert(images.end(), part.images.begin(), part.images.end());
+        labels.insert(labels.end(), part.labels.begin(), part.labels.end());
+      }
+      EXPECT_EQ(images, b.images) << shards << " shards, batch " << b.index;
+      EXPECT_EQ(labels, b.labels) << shards << " shards, batch " << b.index;
+    }
+    EXPECT_EQ(batches, 5);  // 4 x 16 + 3: the last has fewer images than 5 shards
+  }
 }
 
 }  // namespace
