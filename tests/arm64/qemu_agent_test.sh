@@ -145,6 +145,9 @@ count="$(jq '.measurements | length' "$work/query.json")"
 [ "$count" -eq 4 ] || { cat "$work/query.json" >&2; fail "expected 4 measurements, got $count"; }
 bad="$(jq '[.measurements[] | select((.median_us // 0) <= 0)] | length' "$work/query.json")"
 [ "$bad" -eq 0 ] || fail "$bad measurements without a positive median"
+# Every measurement is marked as the emulator's, not a board's.
+unmarked="$(jq '[.measurements[] | select(.emulated != true)] | length' "$work/query.json")"
+[ "$unmarked" -eq 0 ] || fail "$unmarked measurements not marked emulated in latency query --json"
 ctl devices list >"$work/devices.txt"
 ctl devices show "$device" >"$work/show.txt"
 grep -q "^emulated: *yes: " "$work/show.txt" || { cat "$work/show.txt" >&2; fail "devices show does not say emulated"; }
