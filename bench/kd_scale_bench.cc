@@ -14,9 +14,6 @@
 //   hakd-bench-kd-scale [--configs 1x2,2x1,1x1] [--steps 20]
 //
 // A config WxT is W worker processes with T LibTorch threads each.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -34,6 +31,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "common/flag_names.h"
+#include "common/free_port.h"
 #include "common/network/network_builders.h"
 #include "common/torch/network_module.h"
 #include "common/torch/torch_runtime.h"
@@ -113,24 +111,6 @@ int Member() {
   return 0;
 }
 
-int FreePort() {
-  // The kernel's choice, released at once for rank 0's TCPStore.
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) Die("socket failed");
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  int port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  close(fd);
-  if (port == 0) Die("no free port");
-  return port;
-}
-
 struct Result {
   int workers = 0;
   int threads = 0;
@@ -140,7 +120,8 @@ struct Result {
 };
 
 Result RunConfig(const std::string& self, int workers, int threads, const std::string& dir) {
-  const int port = FreePort();
+  const int port = hakd::PickFreeTcpPort(/*loopback_only=*/true);
+  if (port == 0) Die("no free port");
   const absl::Time start = absl::Now();
   std::vector<pid_t> pids;
   for (int rank = 0; rank < workers; ++rank) {

@@ -99,23 +99,8 @@ absl::StatusOr<std::optional<LeaseGrant>> TrainingStore::JoinGroupLocked(
       rank0_worker = s.ColumnText(1);
       rank0_identity = s.ColumnText(2);
     }
-    {
-      HAKD_ASSIGN_OR_RETURN(
-          Statement s,
-          db_->Prepare("UPDATE training_tasks SET state = ?, "
-                       "attempts = attempts + 1, worker = ?, lease_id = ?, "
-                       "lease_expires_ms = ?, started_ms = CASE WHEN "
-                       "started_ms = 0 THEN ? ELSE started_ms END, "
-                       "lease_identity = ? WHERE id = ?"));
-      s.Bind(1, int64_t{hakd::v1::TASK_RUNNING})
-          .Bind(2, rank0_worker)
-          .Bind(3, rank0_lease)
-          .Bind(4, now_ms + options_.lease_ms)
-          .Bind(5, now_ms)
-          .Bind(6, rank0_identity)
-          .Bind(7, task_id);
-      HAKD_RETURN_IF_ERROR(s.Run());
-    }
+    HAKD_RETURN_IF_ERROR(StartAttemptLocked(task_id, rank0_worker, rank0_lease,
+                                            rank0_identity, now_ms));
     HAKD_ASSIGN_OR_RETURN(
         Statement s,
         db_->Prepare("UPDATE task_group_members SET expires_ms = ? "

@@ -307,6 +307,28 @@ absl::StatusOr<TrainingStore::LeaseRow> TrainingStore::HeldLeaseLocked(
   return r;
 }
 
+absl::Status TrainingStore::StartAttemptLocked(int64_t task_id,
+                                               const std::string& worker,
+                                               const std::string& lease_id,
+                                               const std::string& identity,
+                                               int64_t now_ms) {
+  HAKD_ASSIGN_OR_RETURN(
+      Statement s,
+      db_->Prepare("UPDATE training_tasks SET state = ?, "
+                   "attempts = attempts + 1, worker = ?, lease_id = ?, "
+                   "lease_expires_ms = ?, started_ms = CASE WHEN "
+                   "started_ms = 0 THEN ? ELSE started_ms END, "
+                   "lease_identity = ? WHERE id = ?"));
+  s.Bind(1, int64_t{hakd::v1::TASK_RUNNING})
+      .Bind(2, worker)
+      .Bind(3, lease_id)
+      .Bind(4, now_ms + options_.lease_ms)
+      .Bind(5, now_ms)
+      .Bind(6, identity)
+      .Bind(7, task_id);
+  return s.Run();
+}
+
 absl::Status TrainingStore::TouchWorkerLocked(const std::string& worker,
                                               int64_t now_ms) {
   HAKD_ASSIGN_OR_RETURN(
@@ -660,21 +682,8 @@ absl::StatusOr<std::optional<LeaseGrant>> TrainingStore::LeaseTask(
     }
     if (task_id != 0) {
       HAKD_ASSIGN_OR_RETURN(grant.lease_id, RandomLeaseId());
-      HAKD_ASSIGN_OR_RETURN(
-          Statement s,
-          db_->Prepare("UPDATE training_tasks SET state = ?, "
-                       "attempts = attempts + 1, worker = ?, lease_id = ?, "
-                       "lease_expires_ms = ?, started_ms = CASE WHEN "
-                       "started_ms = 0 THEN ? ELSE started_ms END, "
-                       "lease_identity = ? WHERE id = ?"));
-      s.Bind(1, int64_t{hakd::v1::TASK_RUNNING})
-          .Bind(2, worker)
-          .Bind(3, grant.lease_id)
-          .Bind(4, now_ms + options_.lease_ms)
-          .Bind(5, now_ms)
-          .Bind(6, identity)
-          .Bind(7, task_id);
-      HAKD_RETURN_IF_ERROR(s.Run());
+      HAKD_RETURN_IF_ERROR(
+          StartAttemptLocked(task_id, worker, grant.lease_id, identity, now_ms));
     }
     HAKD_RETURN_IF_ERROR(txn.Commit());
   }

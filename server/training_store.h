@@ -285,6 +285,12 @@ class TrainingStore {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::Status TouchWorkerLocked(const std::string& worker, int64_t now_ms)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Task `task_id` becomes RUNNING under `lease_id`, held by `worker`
+  // (`identity`), with one more attempt, expiring lease_ms from now.
+  absl::Status StartAttemptLocked(int64_t task_id, const std::string& worker,
+                                  const std::string& lease_id,
+                                  const std::string& identity, int64_t now_ms)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void BumpVersion();
 
   const TrainingStoreOptions options_;

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <chrono>
+#include <functional>
 #include <map>
 
 #include "absl/strings/str_cat.h"
@@ -29,6 +30,35 @@ std::string Message(const std::exception& e) {
 }
 
 }  // namespace
+
+void DataParallelGroup::OnFlattened(
+    const std::vector<at::Tensor>& tensors, const char* what,
+    const std::function<void(std::vector<at::Tensor>&)>& collective) {
+  try {
+    torch::NoGradGuard no_grad;
+    // One buffer per dtype: one collective carries a whole step's tensors.
+    std::map<c10::ScalarType, std::vector<const at::Tensor*>> by_type;
+    for (const at::Tensor& t : tensors) by_type[t.scalar_type()].push_back(&t);
+    for (auto& [type, group] : by_type) {
+      std::vector<at::Tensor> parts;
+      parts.reserve(group.size());
+      for (const at::Tensor* t : group) parts.push_back(t->reshape({-1}));
+      std::vector<at::Tensor> flat = {torch::cat(parts)};
+      collective(flat);
+      int64_t offset = 0;
+      for (const at::Tensor* t : group) {
+        const int64_t n = t->numel();
+        // Logical (NCHW) order both ways, whatever t's memory format.
+        t->copy_(flat[0].narrow(0, offset, n).view(t->sizes()));
+        offset += n;
+      }
+    }
+  } catch (const std::exception& e) {
+    throw GroupError(absl::StrCat("data-parallel ", what, " (", backend_,
+                                  ", rank ", rank_, " of ", world_size_,
+                                  "): ", Message(e)));
+  }
+}
 
 struct DataParallelGroup::State {
   c10::intrusive_ptr<c10d::Store> store;
@@ -112,57 +142,19 @@ absl::StatusOr<std::unique_ptr<DataParallelGroup>> DataParallelGroup::Connect(
 
 void DataParallelGroup::AllReduceSum(const std::vector<at::Tensor>& tensors) {
   if (world_size_ == 1 || tensors.empty()) return;
-  try {
-    torch::NoGradGuard no_grad;
-    std::map<c10::ScalarType, std::vector<const at::Tensor*>> by_type;
-    for (const at::Tensor& t : tensors) by_type[t.scalar_type()].push_back(&t);
-    for (auto& [type, group] : by_type) {
-      std::vector<at::Tensor> flat_parts;
-      flat_parts.reserve(group.size());
-      for (const at::Tensor* t : group) flat_parts.push_back(t->reshape({-1}));
-      std::vector<at::Tensor> flat = {torch::cat(flat_parts)};
-      state_->group->allreduce(flat)->wait();
-      int64_t offset = 0;
-      for (const at::Tensor* t : group) {
-        const int64_t n = t->numel();
-        // Logical (NCHW) order both ways, whatever t's memory format.
-        t->copy_(flat[0].narrow(0, offset, n).view(t->sizes()));
-        offset += n;
-      }
-    }
-  } catch (const std::exception& e) {
-    throw GroupError(absl::StrCat("data-parallel all-reduce (", backend_,
-                                  ", rank ", rank_, " of ", world_size_,
-                                  "): ", Message(e)));
-  }
+  OnFlattened(tensors, "all-reduce", [this](std::vector<at::Tensor>& flat) {
+    state_->group->allreduce(flat)->wait();
+  });
 }
 
 void DataParallelGroup::Broadcast(const std::vector<at::Tensor>& tensors,
                                   int root) {
   if (world_size_ == 1 || tensors.empty()) return;
-  try {
-    torch::NoGradGuard no_grad;
-    c10d::BroadcastOptions options;
-    options.rootRank = root;
-    std::map<c10::ScalarType, std::vector<const at::Tensor*>> by_type;
-    for (const at::Tensor& t : tensors) by_type[t.scalar_type()].push_back(&t);
-    for (auto& [type, group] : by_type) {
-      std::vector<at::Tensor> flat_parts;
-      for (const at::Tensor* t : group) flat_parts.push_back(t->reshape({-1}));
-      std::vector<at::Tensor> flat = {torch::cat(flat_parts)};
-      state_->group->broadcast(flat, options)->wait();
-      int64_t offset = 0;
-      for (const at::Tensor* t : group) {
-        const int64_t n = t->numel();
-        t->copy_(flat[0].narrow(0, offset, n).view(t->sizes()));
-        offset += n;
-      }
-    }
-  } catch (const std::exception& e) {
-    throw GroupError(absl::StrCat("data-parallel broadcast (", backend_,
-                                  ", rank ", rank_, " of ", world_size_,
-                                  "): ", Message(e)));
-  }
+  c10d::BroadcastOptions options;
+  options.rootRank = root;
+  OnFlattened(tensors, "broadcast", [this, &options](std::vector<at::Tensor>& flat) {
+    state_->group->broadcast(flat, options)->wait();
+  });
 }
 
 void DataParallelGroup::Barrier() {

@@ -12,6 +12,7 @@
 #ifndef HAKD_WORKER_DATA_PARALLEL_H_
 #define HAKD_WORKER_DATA_PARALLEL_H_
 
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -79,6 +80,10 @@ class DataParallelGroup {
   struct State;
   DataParallelGroup(int rank, int world_size, std::string backend,
                     std::unique_ptr<State> state);
+  // Runs `collective` on one flattened copy of `tensors` per dtype and
+  // copies the result back; any failure becomes GroupError naming `what`.
+  void OnFlattened(const std::vector<at::Tensor>& tensors, const char* what,
+                   const std::function<void(std::vector<at::Tensor>&)>& collective);
 
   const int rank_;
   const int world_size_;

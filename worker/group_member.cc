@@ -1,17 +1,13 @@
 // Worker's part in data-parallel groups: offering a port, waiting for the
 // group to form (renewing the member lease through AwaitGroup), and joining
 // it through c10d. The coordinator's side is server/training_groups.cc.
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <chrono>
 
 #include <grpcpp/client_context.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "common/free_port.h"
 #include "common/log.h"
 #include "common/status_grpc.h"
 #include "worker/worker.h"
@@ -24,31 +20,11 @@ namespace v1 = hakd::v1;
 // How often a forming group's members ask whether it is complete.
 constexpr int kGroupPollMs = 250;
 
-// A port free now on every interface (the kernel's choice). Another
-// process may take it before rank 0's TCPStore binds it; the rendezvous
-// then fails and the task is retried with a fresh group.
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) return 0;
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_ANY);
-  addr.sin_port = 0;
-  socklen_t len = sizeof(addr);
-  int port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  close(fd);
-  return port;
-}
-
 }  // namespace
 
 int Worker::OfferedGroupPort() const {
   if (!options_.data_parallel) return 0;
-  return options_.group_port > 0 ? options_.group_port : FreePort();
+  return options_.group_port > 0 ? options_.group_port : PickFreeTcpPort();
 }
 
 absl::StatusOr<v1::GroupAssignment> Worker::WaitForGroup(

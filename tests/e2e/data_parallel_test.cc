@@ -20,18 +20,6 @@
 namespace hakd::testing {
 namespace {
 
-const char kTinyNetwork[] = R"({
-  "name": "tiny-dp",
-  "input": {"channels": 1, "height": 28, "width": 28},
-  "num_classes": 10,
-  "stem": {"out_channels": 8},
-  "stages": [
-    {"name": "group1", "blocks": [{"residual": {"out_channels": 8}}]},
-    {"name": "group2", "blocks": [{"residual": {"out_channels": 16, "stride": 2}}]}
-  ],
-  "head": {"batchnorm_relu": true}
-})";
-
 // How far a two-worker group's per-epoch training loss may be from one
 // worker's, relative. The data, order, augmentation, initial weights and
 // global batch are identical; what differs is BatchNorm, which normalises
@@ -69,7 +57,7 @@ class DataParallelTest : public ::testing::Test {
     ASSERT_EQ(system(("mkdir -p " + data_).c_str()), 0);
     WriteIdx(data_, "train", 2048, 1);
     WriteIdx(data_, "t10k", 512, 2);
-    std::ofstream(farm_.dir() + "/tiny.json") << kTinyNetwork;
+    std::ofstream(farm_.dir() + "/tiny.json") << TinyNetworkJson("tiny-dp");
     ASSERT_TRUE(farm_.StartServer(0, {"--lease-ms", "3000"}));
   }
 

@@ -15,18 +15,6 @@
 namespace hakd::testing {
 namespace {
 
-const char kTinyTeacher[] = R"({
-  "name": "tiny-teacher",
-  "input": {"channels": 1, "height": 28, "width": 28},
-  "num_classes": 10,
-  "stem": {"out_channels": 8},
-  "stages": [
-    {"name": "group1", "blocks": [{"residual": {"out_channels": 8}}]},
-    {"name": "group2", "blocks": [{"residual": {"out_channels": 16, "stride": 2}}]}
-  ],
-  "head": {"batchnorm_relu": true}
-})";
-
 std::string ReadAll(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string(std::istreambuf_iterator<char>(in), {});
@@ -38,7 +26,7 @@ TEST(DesignTest, TinyJobRunsAllSevenStagesWithRealProcesses) {
   ASSERT_EQ(system(("mkdir -p " + data).c_str()), 0);
   WriteIdx(data, "train", 512, 1);
   WriteIdx(data, "t10k", 128, 2);
-  std::ofstream(farm.dir() + "/teacher.json") << kTinyTeacher;
+  std::ofstream(farm.dir() + "/teacher.json") << TinyNetworkJson("tiny-teacher");
 
   ASSERT_TRUE(farm.StartServer(0));
   ASSERT_TRUE(farm.StartAgent("board"));

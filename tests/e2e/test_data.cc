@@ -49,4 +49,18 @@ std::string JsonField(const std::string& json, const std::string& key) {
   return "";
 }
 
+std::string TinyNetworkJson(const std::string& name) {
+  return R"({
+  "name": ")" + name + R"(",
+  "input": {"channels": 1, "height": 28, "width": 28},
+  "num_classes": 10,
+  "stem": {"out_channels": 8},
+  "stages": [
+    {"name": "group1", "blocks": [{"residual": {"out_channels": 8}}]},
+    {"name": "group2", "blocks": [{"residual": {"out_channels": 16, "stride": 2}}]}
+  ],
+  "head": {"batchnorm_relu": true}
+})";
+}
+
 }  // namespace hakd::testing

@@ -14,6 +14,11 @@ namespace hakd::testing {
 void WriteIdx(const std::string& dir, const std::string& prefix, int n,
               uint32_t seed);
 
+// A two-stage residual network for 28x28 grey images and 10 classes (stem
+// 8 channels, blocks of 8 and 16 channels), named `name`, as the JSON
+// NetworkSpec hakdctl reads: small enough to train in seconds on a CPU.
+std::string TinyNetworkJson(const std::string& name);
+
 // The first value of "key" in JSON text (string or number, unquoted), or
 // "" when absent. Enough for hakdctl's --json output.
 std::string JsonField(const std::string& json, const std::string& key);

@@ -17,25 +17,13 @@
 namespace hakd::testing {
 namespace {
 
-const char kTinyNetwork[] = R"({
-  "name": "tiny-e2e",
-  "input": {"channels": 1, "height": 28, "width": 28},
-  "num_classes": 10,
-  "stem": {"out_channels": 8},
-  "stages": [
-    {"name": "group1", "blocks": [{"residual": {"out_channels": 8}}]},
-    {"name": "group2", "blocks": [{"residual": {"out_channels": 16, "stride": 2}}]}
-  ],
-  "head": {"batchnorm_relu": true}
-})";
-
 TEST(TrainingTest, KilledWorkerIsReplacedAndResumesFromCheckpoint) {
   Farm farm;
   const std::string data = farm.dir() + "/fmnist";
   ASSERT_EQ(system(("mkdir -p " + data).c_str()), 0);
   WriteIdx(data, "train", 2048, 1);
   WriteIdx(data, "t10k", 256, 2);
-  std::ofstream(farm.dir() + "/tiny.json") << kTinyNetwork;
+  std::ofstream(farm.dir() + "/tiny.json") << TinyNetworkJson("tiny-e2e");
 
   ASSERT_TRUE(farm.StartServer(0, {"--lease-ms", "1500"}));
   CommandResult submit = farm.Ctl({"train", "submit", "--network", farm.dir() + "/tiny.json",

@@ -2,35 +2,18 @@
 // Gloo on loopback) of two members, one per thread of this process.
 #include "worker/data_parallel.h"
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <array>
 #include <chrono>
 #include <functional>
 #include <thread>
 
+#include "common/free_port.h"
+
 namespace hakd::worker {
 namespace {
-
-int FreePort() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  int port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port = ntohs(addr.sin_port);
-  }
-  close(fd);
-  return port;
-}
 
 GroupOptions Options(int rank, int port) {
   GroupOptions o;
@@ -43,19 +26,31 @@ GroupOptions Options(int rank, int port) {
   return o;
 }
 
-// Runs `body(group)` as rank 0 and rank 1 at once.
-void RunPair(const std::function<void(DataParallelGroup&)>& body) {
-  const int port = FreePort();
-  ASSERT_GT(port, 0);
-  std::unique_ptr<DataParallelGroup> groups[2];
+// Rank 0 and rank 1 of a new group (they must join at once: rank 0's
+// store waits for rank 1).
+std::array<std::unique_ptr<DataParallelGroup>, 2> ConnectPair() {
+  const int port = PickFreeTcpPort(true);
+  EXPECT_GT(port, 0);
+  std::array<std::unique_ptr<DataParallelGroup>, 2> groups;
   std::thread members[2];
   for (int rank = 0; rank < 2; ++rank) {
     members[rank] = std::thread([&, rank] {
       auto g = DataParallelGroup::Connect(Options(rank, port));
-      ASSERT_TRUE(g.ok()) << g.status();
-      groups[rank] = std::move(*g);
-      body(*groups[rank]);
+      EXPECT_TRUE(g.ok()) << g.status();
+      if (g.ok()) groups[rank] = std::move(*g);
     });
+  }
+  for (std::thread& t : members) t.join();
+  return groups;
+}
+
+// Runs `body(group)` as rank 0 and rank 1 at once.
+void RunPair(const std::function<void(DataParallelGroup&)>& body) {
+  std::array<std::unique_ptr<DataParallelGroup>, 2> groups = ConnectPair();
+  ASSERT_TRUE(groups[0] && groups[1]);
+  std::thread members[2];
+  for (int rank = 0; rank < 2; ++rank) {
+    members[rank] = std::thread([&, rank] { body(*groups[rank]); });
   }
   for (std::thread& t : members) t.join();
 }
@@ -89,17 +84,7 @@ TEST(DataParallelGroupTest, BroadcastCopiesRankZerosTensors) {
 }
 
 TEST(DataParallelGroupTest, DeadPeerFailsTheNextCollectiveQuickly) {
-  const int port = FreePort();
-  std::unique_ptr<DataParallelGroup> groups[2];
-  std::thread members[2];
-  for (int rank = 0; rank < 2; ++rank) {
-    members[rank] = std::thread([&, rank] {
-      auto g = DataParallelGroup::Connect(Options(rank, port));
-      ASSERT_TRUE(g.ok()) << g.status();
-      groups[rank] = std::move(*g);
-    });
-  }
-  for (std::thread& t : members) t.join();
+  std::array<std::unique_ptr<DataParallelGroup>, 2> groups = ConnectPair();
   ASSERT_TRUE(groups[0] && groups[1]);
   groups[1].reset();  // rank 1 goes away: its connections close
   const auto start = std::chrono::steady_clock::now();
@@ -110,7 +95,7 @@ TEST(DataParallelGroupTest, DeadPeerFailsTheNextCollectiveQuickly) {
 }
 
 TEST(DataParallelGroupTest, RendezvousWithoutRankZeroIsUnavailable) {
-  GroupOptions o = Options(1, FreePort());  // nobody serves this store
+  GroupOptions o = Options(1, PickFreeTcpPort(true));  // nobody serves this store
   o.timeout_ms = 1000;
   auto g = DataParallelGroup::Connect(o);
   ASSERT_FALSE(g.ok());
