@@ -35,6 +35,30 @@ absl::StatusOr<std::vector<std::string>> TrainingStore::GroupWorkersLocked(
   return out;
 }
 
+absl::StatusOr<int> TrainingStore::IdleWorkersLocked(
+    const std::string& device_kind, int64_t now_ms) {
+  HAKD_ASSIGN_OR_RETURN(
+      Statement s,
+      db_->Prepare(
+          "SELECT w.capabilities FROM workers w WHERE w.last_seen_ms >= ? "
+          "AND NOT EXISTS (SELECT 1 FROM training_tasks t WHERE t.state = ? "
+          "AND t.worker = w.name) AND NOT EXISTS (SELECT 1 FROM "
+          "task_group_members m WHERE m.worker = w.name)"));
+  s.Bind(1, now_ms - int64_t{3} * options_.lease_ms)
+      .Bind(2, int64_t{hakd::v1::TASK_RUNNING});
+  int idle = 0;
+  while (true) {
+    HAKD_ASSIGN_OR_RETURN(bool row, s.Step());
+    if (!row) break;
+    hakd::v1::WorkerCapabilities caps;
+    caps.ParseFromString(s.ColumnText(0));
+    const std::string kind =
+        caps.device().rfind("cuda", 0) == 0 ? "cuda" : "cpu";
+    if (kind == device_kind) ++idle;
+  }
+  return idle;
+}
+
 absl::StatusOr<std::optional<LeaseGrant>> TrainingStore::JoinGroupLocked(
     int64_t task_id, int world_size, const std::string& worker,
     const std::string& identity, const GroupJoin& join,
@@ -59,6 +83,13 @@ absl::StatusOr<std::optional<LeaseGrant>> TrainingStore::JoinGroupLocked(
     }
   }
   if (joined >= world_size) return std::optional<LeaseGrant>();
+  if (joined == 0) {
+    // A group only starts forming when enough workers could complete it
+    // now; otherwise the waiting members would sit idle while tasks queued
+    // behind this one starve (e.g. world_size 4 with 3 workers).
+    HAKD_ASSIGN_OR_RETURN(int idle, IdleWorkersLocked(device_kind, now_ms));
+    if (idle < world_size) return std::optional<LeaseGrant>();
+  }
   int rank = 0;
   while (taken[rank]) ++rank;
   LeaseGrant grant;

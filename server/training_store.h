@@ -141,7 +141,10 @@ class TrainingStore {
   // Data-parallel tasks (world_size > 1), when `join` allows them: the
   // worker joins the oldest such task's forming group (members of another
   // device kind, "cpu" or "cuda" from its capabilities, are never mixed)
-  // and the grant carries its GroupAssignment. The task stays QUEUED until
+  // and the grant carries its GroupAssignment. A group starts forming only
+  // when at least world_size online workers of that kind are idle (no
+  // running task, no group), so that it never holds workers while tasks
+  // behind it could run. The task stays QUEUED until
   // world_size members joined; then it becomes RUNNING (one attempt) under
   // rank 0's lease. A worker that leases again while a member of a group
   // has evidently restarted: a forming group forgets it, a running group is
@@ -260,6 +263,11 @@ class TrainingStore {
       int64_t task_id, int world_size, const std::string& worker,
       const std::string& identity, const GroupJoin& join,
       const std::string& device_kind, int64_t now_ms)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Online workers of `device_kind` ("cpu" or "cuda") that hold no running
+  // task and belong to no group.
+  absl::StatusOr<int> IdleWorkersLocked(const std::string& device_kind,
+                                        int64_t now_ms)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // Forgets `worker`'s memberships (it is leasing again, so it restarted);
   // returns how many tasks changed.

@@ -239,6 +239,31 @@ TEST_F(TrainingGroupsTest, RestartedMemberLeavesItsGroups) {
   (void)a;
 }
 
+TEST_F(TrainingGroupsTest, GroupWaitsForEnoughIdleWorkersWithoutBlockingTheQueue) {
+  const int64_t group = Submit(3);
+  const int64_t single = Submit(1);
+  // w3 is busy with the single task: only two CPU workers are idle, so
+  // nobody starts forming the group of three, and w1 is not held by it.
+  auto busy = store_->LeaseTask("w3", 100);
+  ASSERT_TRUE(busy.ok() && busy->has_value());
+  EXPECT_EQ((*busy)->task.task_id(), single);
+  EXPECT_FALSE(Join("w1", 200).group.has_value());
+  EXPECT_EQ(Get(group).group_workers_size(), 0);
+  // w3 is done: three idle workers, the group forms.
+  ASSERT_TRUE(store_->Fail((*busy)->lease_id, "done", false, 300).ok());
+  LeaseGrant a = Join("w1", 400);
+  ASSERT_TRUE(a.group.has_value());
+  EXPECT_EQ(a.group->joined(), 1);
+  EXPECT_TRUE(Join("w2", 500).group.has_value());
+  EXPECT_TRUE(Join("w3", 600).group->ready());
+  // Workers unseen for three lease periods do not count: long after, only
+  // w1 is around, so the group task (requeued when its leases expired)
+  // does not start forming again.
+  EXPECT_FALSE(Join("w1", 10000).group.has_value());
+  EXPECT_EQ(Get(group).state(), hakd::v1::TASK_QUEUED);
+  EXPECT_EQ(Get(group).group_workers_size(), 0);
+}
+
 TEST_F(TrainingGroupsTest, CancelledWhileFormingTellsTheMembers) {
   const int64_t id = Submit(2);
   LeaseGrant a = Join("w1", 100);
